@@ -1,0 +1,1 @@
+"""afissue: the command line and the all-in-one local stack (``afissue dev``)."""
