@@ -54,7 +54,9 @@ class FirestoreEmulator:
         self._log = Path(log_path)
         with os.fdopen(fd, "wb") as log:
             self._proc = subprocess.Popen(
-                _command(self.host_port), stdout=log, stderr=subprocess.STDOUT,
+                _command(self.host_port),
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
         try:

@@ -59,7 +59,12 @@ def _find_lib() -> str:
 
 _lib = ctypes.CDLL(_find_lib())
 _vp, _cp, _i, _i16, _i32, _sz = (
-    ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, ctypes.c_int16, ctypes.c_int32, ctypes.c_size_t,
+    ctypes.c_void_p,
+    ctypes.c_char_p,
+    ctypes.c_int,
+    ctypes.c_int16,
+    ctypes.c_int32,
+    ctypes.c_size_t,
 )
 
 

@@ -37,9 +37,21 @@ class RedisServer:
 
     def start(self, timeout: float = 15.0) -> RedisServer:
         cmd = [
-            self._binary, "--port", str(self.port), "--bind", "127.0.0.1",
-            "--dir", str(self._dir), "--save", "", "--appendonly", "no",
-            "--protected-mode", "no", "--loglevel", "warning",
+            self._binary,
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(self._dir),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--protected-mode",
+            "no",
+            "--loglevel",
+            "warning",
         ]
         self._proc = subprocess.Popen(
             cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True

@@ -1,0 +1,175 @@
+"""The ``afissue`` command line: run the servers, the local stack, and manage tokens.
+
+Configuration flows one way: environment / flags -> one settings object -> constructors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = ["main"]
+
+
+def _stop_on_signals() -> threading.Event:
+    """An event set by SIGINT / SIGTERM."""
+    stop = threading.Event()
+
+    def handler(signum: int, frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+    return stop
+
+
+def _cmd_ingest(args: argparse.Namespace) -> int:
+    from ingest_service.settings import IngestSettings
+
+    from ingest_service import serve
+
+    settings = IngestSettings.from_env(
+        os.environ,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        threads=args.threads,
+        allow_open=True if args.allow_open else None,
+    )
+    serve(settings)
+    return 0
+
+
+def _cmd_consumer(args: argparse.Namespace) -> int:
+    from consumer.settings import ConsumerSettings
+
+    from consumer import run_consumer
+
+    settings = ConsumerSettings.from_env(os.environ)
+    run_consumer(settings, _stop_on_signals())
+    return 0
+
+
+def _cmd_token_new(args: argparse.Namespace) -> int:
+    from ingest_service.tokens import new_token
+
+    token, line = new_token(args.service)
+    if args.append:
+        with open(args.append, "a", encoding="utf-8") as tokens_file:
+            tokens_file.write(line + "\n")
+    print(f"token: {token}")
+    print(f"line:  {line}")
+    if not args.append:
+        print(
+            "Add the line to the file named by AFISSUE_TOKENS_FILE; give the token to the service."
+        )
+    return 0
+
+
+def _run_demo(stack: Any) -> None:
+    from afissue.demo import EXPECTED_OCCURRENCES
+    from afissue.firestore_issues import firestore_client, format_table, list_issues
+
+    print(f"demo: logging {EXPECTED_OCCURRENCES} errors from service demo-trading ...", flush=True)
+    subprocess.run(
+        [sys.executable, "-m", "afissue.demo", stack.ingest_url],
+        env=stack.child_environment(),
+        check=True,
+        timeout=120,
+    )
+    settings = stack.settings
+    if not settings.consumer:
+        print("demo: no consumer runs (--no-consumer): start `afissue consumer` to fill Firestore")
+        return
+    db = firestore_client(settings.firestore_project, stack.firestore_host)
+    deadline = time.monotonic() + 90
+    rows: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        stack.check()
+        rows = list_issues(db, settings.firestore_collection, service="demo-trading", limit=100)
+        if sum(int(r.get("count", 0)) for r in rows) >= EXPECTED_OCCURRENCES:
+            break
+        time.sleep(0.5)
+    rows.sort(key=lambda r: -int(r.get("count", 0)))
+    total = sum(int(r.get("count", 0)) for r in rows)
+    print(
+        f"\n{len(rows)} issues in Firestore ({total} occurrences of {EXPECTED_OCCURRENCES} logged):\n"
+    )
+    print(format_table(rows, ["title", "count", "status", "first_seen", "last_seen", "issue_id"]))
+    base = f"http://{stack.firestore_host}/v1/projects/{settings.firestore_project}"
+    print(f"\nrecent issues: {stack.ingest_url}/issues/recent")
+    print(f"health:        {stack.ingest_url}/api/health")
+    print(f"firestore:     {base}/databases/(default)/documents/{settings.firestore_collection}\n")
+
+
+def _cmd_dev(args: argparse.Namespace) -> int:
+    from afissue.dev import DevSettings, DevStack
+
+    settings = DevSettings.from_env(os.environ, port=args.port, consumer=not args.no_consumer)
+    stop = _stop_on_signals()
+    print("warning: afissue dev runs the ingest API without authentication", file=sys.stderr)
+    with DevStack(settings) as stack:
+        if args.demo:
+            _run_demo(stack)
+        if args.exit_after_demo:
+            return 0
+        print("afissue dev is running; Ctrl-C stops it.", flush=True)
+        stack.wait(stop.is_set)
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="afissue", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    dev = sub.add_parser(
+        "dev", help="run the whole pipeline locally (ingest, consumer, Kafka, Redis, Firestore)"
+    )
+    dev.add_argument("--port", type=int, default=None, help="ingest API port (default 6001)")
+    dev.add_argument("--no-consumer", action="store_true", help="leave the consumer out")
+    dev.add_argument(
+        "--demo", action="store_true", help="run the demo service and print the issues"
+    )
+    dev.add_argument("--exit-after-demo", action="store_true", help="stop after the demo")
+    dev.set_defaults(func=_cmd_dev)
+
+    ingest = sub.add_parser("ingest", help="serve the ingest API with gunicorn")
+    ingest.add_argument("--host", default=None)
+    ingest.add_argument("--port", type=int, default=None)
+    ingest.add_argument("--workers", type=int, default=None)
+    ingest.add_argument("--threads", type=int, default=None)
+    ingest.add_argument(
+        "--allow-open",
+        action="store_true",
+        help="serve without authentication when no AFISSUE_TOKENS_FILE is set",
+    )
+    ingest.set_defaults(func=_cmd_ingest)
+
+    consumer = sub.add_parser("consumer", help="run one consumer of the Kafka consumer group")
+    consumer.set_defaults(func=_cmd_consumer)
+
+    token = sub.add_parser("token", help="manage ingest API tokens")
+    token_sub = token.add_subparsers(dest="token_command", required=True)
+    token_new = token_sub.add_parser(
+        "new", help="print a fresh token for SERVICE and its tokens-file line"
+    )
+    token_new.add_argument("service")
+    token_new.add_argument("--append", metavar="FILE", help="append the line to this tokens file")
+    token_new.set_defaults(func=_cmd_token_new)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    return code

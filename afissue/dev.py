@@ -1,0 +1,205 @@
+"""``afissue dev``: the whole pipeline on one machine, in one command.
+
+Starts (or reuses) Redis and the Firestore emulator, an embedded Kafka (librdkafka's
+mock cluster, which lives in this process), then the ingest API and a consumer as
+child processes pointed at them, and prints one fixed-format line per component.
+Everything stops on Ctrl-C / SIGTERM.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO
+
+from afissue.services import FirestoreEmulator, RedisServer, ServiceError
+from afissue.services._process import stop_process_group, wait_until
+from afissue.services.kafka_mock import MockCluster
+from afissue_logging.config import from_env, setting
+
+__all__ = ["DevSettings", "DevStack"]
+
+
+@dataclasses.dataclass(frozen=True)
+class DevSettings:
+    """Settings of the all-in-one local stack."""
+
+    port: int = setting(
+        6001, "AFISSUE_INGEST_PORT", "Port of the ingest API started by `afissue dev`."
+    )
+    redis_url: str | None = setting(
+        None, "AFISSUE_REDIS_URL", "Redis to use; unset: `afissue dev` starts redis-server."
+    )
+    firestore_emulator_host: str | None = setting(
+        None,
+        "FIRESTORE_EMULATOR_HOST",
+        "Firestore emulator to use; unset: `afissue dev` starts one.",
+    )
+    firestore_project: str = setting(
+        "afissue-local",
+        "AFISSUE_FIRESTORE_PROJECT",
+        "Google Cloud project id of the Firestore data.",
+    )
+    firestore_collection: str = setting(
+        "issues",
+        "AFISSUE_FIRESTORE_COLLECTION",
+        "Firestore collection holding one document per issue.",
+    )
+    kafka_topic: str = setting(
+        "alphafusion.issues", "AFISSUE_KAFKA_TOPIC", "Kafka topic the ingest API publishes to."
+    )
+    partitions: int = setting(
+        3,
+        "AFISSUE_DEV_PARTITIONS",
+        "Partitions of the topic in the embedded Kafka of `afissue dev`.",
+    )
+    consumer: bool = True
+
+    @classmethod
+    def from_env(
+        cls, environ: dict[str, str] | os._Environ[str], **overrides: object
+    ) -> DevSettings:
+        return from_env(cls, environ, **overrides)
+
+
+def _healthy(url: str) -> bool:
+    with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310
+        return bool(response.status == 200)
+
+
+@dataclasses.dataclass
+class _Child:
+    name: str
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+
+
+class DevStack:
+    """The running local stack; use as a context manager or call start()/stop()."""
+
+    def __init__(
+        self,
+        settings: DevSettings,
+        *,
+        log_dir: Path | None = None,
+        echo: Callable[[str], None] = print,
+    ) -> None:
+        self.settings = settings
+        self._echo = echo
+        self._log_dir = log_dir or Path(tempfile.mkdtemp(prefix="afissue-dev-"))
+        self._redis: RedisServer | None = None
+        self._firestore: FirestoreEmulator | None = None
+        self._kafka: MockCluster | None = None
+        self._children: list[_Child] = []
+        self.redis_url = settings.redis_url or ""
+        self.firestore_host = settings.firestore_emulator_host or ""
+        self.kafka_bootstrap = ""
+
+    @property
+    def ingest_url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.port}"
+
+    def child_environment(self) -> dict[str, str]:
+        """The environment that points a server process at this stack."""
+        env = dict(os.environ)
+        env.update(
+            {
+                "AFISSUE_KAFKA_BOOTSTRAP": self.kafka_bootstrap,
+                "AFISSUE_KAFKA_TOPIC": self.settings.kafka_topic,
+                "AFISSUE_REDIS_URL": self.redis_url,
+                "FIRESTORE_EMULATOR_HOST": self.firestore_host,
+                "AFISSUE_FIRESTORE_PROJECT": self.settings.firestore_project,
+                "AFISSUE_FIRESTORE_COLLECTION": self.settings.firestore_collection,
+                "AFISSUE_INGEST_HOST": "127.0.0.1",
+                "AFISSUE_INGEST_PORT": str(self.settings.port),
+            }
+        )
+        return env
+
+    def start(self) -> DevStack:
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        if not self.redis_url:
+            self._redis = RedisServer().start()
+            self.redis_url = self._redis.url
+        if not self.firestore_host:
+            self._firestore = FirestoreEmulator().start()
+            self.firestore_host = self._firestore.host_port
+        self._kafka = MockCluster(num_brokers=1)
+        self.kafka_bootstrap = self._kafka.bootstrap_servers
+        self._kafka.create_topic(self.settings.kafka_topic, self.settings.partitions)
+        self._kafka.create_topic(f"{self.settings.kafka_topic}.dlq", self.settings.partitions)
+        self._spawn("ingest", ["ingest", "--allow-open", "--workers", "1"])
+        wait_until(
+            lambda: _healthy(f"{self.ingest_url}/api/health/live"),
+            60,
+            f"ingest API on {self.ingest_url} (log: {self._log_dir / 'ingest.log'})",
+        )
+        if self.settings.consumer:
+            self._spawn("consumer", ["consumer"])
+        self._echo(f"ingest: {self.ingest_url}")
+        self._echo(f"kafka: {self.kafka_bootstrap}")
+        self._echo(f"redis: {self.redis_url}")
+        self._echo(f"firestore: {self.firestore_host}")
+
+    def _spawn(self, name: str, args: list[str]) -> None:
+        log_path = self._log_dir / f"{name}.log"
+        log: IO[bytes] = log_path.open("ab")
+        with log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "afissue", *args],
+                env=self.child_environment(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self._children.append(_Child(name, proc, log_path))
+
+    def check(self) -> None:
+        """Raise ``ServiceError`` when a child process has died."""
+        for child in self._children:
+            code = child.proc.poll()
+            if code is not None:
+                tail = child.log_path.read_text(errors="replace")[-2000:]
+                raise ServiceError(
+                    f"{child.name} exited with {code}; log {child.log_path}:\n{tail}"
+                )
+
+    def wait(self, stop: Callable[[], bool]) -> None:
+        """Block until *stop* returns true, failing if a component dies."""
+        while not stop():
+            self.check()
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        for child in reversed(self._children):
+            stop_process_group(child.proc, timeout=15)
+        self._children.clear()
+        if self._kafka is not None:
+            self._kafka.close()
+            self._kafka = None
+        if self._firestore is not None:
+            self._firestore.stop()
+            self._firestore = None
+        if self._redis is not None:
+            self._redis.stop()
+            self._redis = None
+
+    def __enter__(self) -> DevStack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

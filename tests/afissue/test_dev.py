@@ -1,0 +1,125 @@
+"""``afissue dev`` starts the whole pipeline in one command, prints the fixed address
+lines, runs the demo, and stops everything on SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+from afissue.services import FirestoreEmulator, free_port
+from tests.pipeline import Pipeline, wait_for
+
+ADDRESS_LINES = {
+    "ingest": re.compile(r"^ingest: http://127\.0\.0\.1:(\d+)$"),
+    "kafka": re.compile(r"^kafka: 127\.0\.0\.1:(\d+)$"),
+    "redis": re.compile(r"^redis: redis://127\.0\.0\.1:(\d+)/0$"),
+    "firestore": re.compile(r"^firestore: 127\.0\.0\.1:(\d+)$"),
+}
+
+
+def _clean_env() -> dict[str, str]:
+    env = dict(os.environ)
+    for name in ("AFISSUE_REDIS_URL", "FIRESTORE_EMULATOR_HOST", "AFISSUE_KAFKA_BOOTSTRAP"):
+        env.pop(name, None)
+    return env
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+class TestDevDemo:
+    def test_demo_prints_addresses_and_deduplicated_issues(self) -> None:
+        """One command starts every component itself and prints the demo's issues with exact counts."""
+        port = free_port()
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "afissue",
+                "dev",
+                "--demo",
+                "--exit-after-demo",
+                "--port",
+                str(port),
+            ],
+            env=_clean_env(),
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        lines = result.stdout.splitlines()
+        for name, pattern in ADDRESS_LINES.items():
+            assert any(pattern.match(line) for line in lines), (name, result.stdout)
+        assert f"ingest: http://127.0.0.1:{port}" in lines
+        assert (
+            "113 occurrences of 113 logged" in result.stdout
+            or "114 occurrences of 114 logged" in result.stdout
+        ), result.stdout + result.stderr
+        burst = [line for line in lines if line.startswith("pricing failed for order")]
+        assert len(burst) == 1, result.stdout
+        assert re.search(r"\s100\s", burst[0]), burst[0]
+
+
+class TestDevWithoutConsumer:
+    def test_separate_consumer_fills_firestore_and_sigterm_stops_all(
+        self, redis_url: str, firestore_emulator: FirestoreEmulator, firestore_project: str
+    ) -> None:
+        """With --no-consumer, `afissue consumer` on the printed addresses does the consuming."""
+        port = free_port()
+        env = _clean_env() | {
+            "AFISSUE_REDIS_URL": redis_url,
+            "FIRESTORE_EMULATOR_HOST": firestore_emulator.host_port,
+            "AFISSUE_FIRESTORE_PROJECT": firestore_project,
+        }
+        dev = subprocess.Popen(
+            [sys.executable, "-m", "afissue", "dev", "--no-consumer", "--port", str(port)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert dev.stdout is not None
+        addresses: dict[str, str] = {}
+        deadline = time.monotonic() + 120
+        while len(addresses) < 4 and time.monotonic() < deadline:
+            line = dev.stdout.readline().rstrip("\n")
+            if not line and dev.poll() is not None:
+                break
+            name, _, value = line.partition(": ")
+            if name in ADDRESS_LINES and ADDRESS_LINES[name].match(line):
+                addresses[name] = value
+        try:
+            assert set(addresses) == set(ADDRESS_LINES), addresses
+            assert addresses["redis"] == redis_url
+            pipeline = Pipeline(
+                kafka_bootstrap=addresses["kafka"],
+                topic="alphafusion.issues",
+                redis_url=redis_url,
+                firestore_host=firestore_emulator.host_port,
+                project=firestore_project,
+            )
+            pipeline.port = port
+            status, body = pipeline.post("/api/v1/issues", {"title": "dev stack check"})
+            assert status == 202, body
+            pipeline.start_consumer()
+            try:
+                from tests.test_end_to_end import _issue
+
+                assert wait_for(lambda: _issue(pipeline, body["issue_id"]), timeout=60), (
+                    pipeline.logs()
+                )
+            finally:
+                pipeline.stop()
+        finally:
+            dev.send_signal(signal.SIGTERM)
+            dev.wait(60)
+        assert dev.returncode == 0
+        assert not _listening(port)
