@@ -1,0 +1,139 @@
+"""End-to-end latency, log call -> Firestore document updated, at 1,000 events/s.
+
+Runs the whole local stack (``afissue dev``'s ``DevStack``: ingest under gunicorn, a
+consumer process, the mock Kafka cluster, redis-server, the Firestore emulator),
+logs ``RATE`` errors per second for ``SECONDS`` seconds over ``ISSUES`` distinct
+issues through ``IssueHandler``, and polls Firestore. Occurrences of one issue are
+sent in order, so occurrence *i* of an issue is visible once its document's count
+reaches *i*; its latency is that moment minus its log call. Targets (SPEC section 8):
+p50 <= 1 s, p99 <= 2.5 s.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from typing import Any
+
+from afissue.dev import DevSettings, DevStack
+from afissue.firestore_issues import firestore_client
+from afissue.services import free_port
+
+RATE = 1000
+SECONDS = 10
+ISSUES = 20
+POLL_INTERVAL = 0.05
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def measure(rate: int = RATE, seconds: int = SECONDS, issues: int = ISSUES) -> dict[str, float]:
+    """Latencies (seconds) at *rate* events/s; keys p50, p99, max, delivered, logged."""
+    from afissue_logging import IssueHandler
+
+    project = f"bench-{os.getpid()}"
+    settings = DevSettings.from_env({}, port=free_port(), firestore_project=project)
+    with DevStack(settings, echo=lambda line: None) as stack:
+        db = firestore_client(project, stack.firestore_host)
+        handler = IssueHandler(url=stack.ingest_url, service="bench-e2e")
+        logger = logging.getLogger("bench.e2e")
+        logger.propagate = False
+        logger.addHandler(handler)
+        log_times: dict[str, list[float]] = {f"issue-{k}": [] for k in range(issues)}
+        seen: dict[str, list[tuple[int, float]]] = {name: [] for name in log_times}
+        done = threading.Event()
+
+        def poll() -> None:
+            while not done.is_set():
+                now = time.monotonic()
+                for snapshot in db.collection("issues").stream():
+                    data = snapshot.to_dict() or {}
+                    title = str(data.get("title", ""))
+                    name = title.rsplit(" ", 1)[-1]
+                    if name in seen:
+                        seen[name].append((int(data.get("count", 0)), now))
+                time.sleep(POLL_INTERVAL)
+
+        poller = threading.Thread(target=poll, daemon=True)
+        poller.start()
+        total = rate * seconds
+        start = time.monotonic()
+        for i in range(total):
+            name = f"issue-{i % issues}"
+            target = start + i / rate
+            delay = target - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            log_times[name].append(time.monotonic())
+            logger.error("bench latency %s", name, extra={"fingerprint": [name]})
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if all(seen[n] and seen[n][-1][0] >= len(log_times[n]) for n in log_times):
+                break
+            time.sleep(0.2)
+        done.set()
+        poller.join(5)
+        logger.removeHandler(handler)
+        handler.close()
+    latencies: list[float] = []
+    for name, times in log_times.items():
+        observations = seen[name]
+        for index, logged_at in enumerate(times, start=1):
+            visible = next((at for count, at in observations if count >= index), None)
+            if visible is not None:
+                latencies.append(max(0.0, visible - logged_at))
+    if not latencies:
+        return {
+            "p50": float("inf"),
+            "p99": float("inf"),
+            "max": float("inf"),
+            "delivered": 0,
+            "logged": float(total),
+        }
+    return {
+        "p50": _percentile(latencies, 0.5),
+        "p99": _percentile(latencies, 0.99),
+        "max": max(latencies),
+        "delivered": float(len(latencies)),
+        "logged": float(total),
+    }
+
+
+def run() -> list[dict[str, Any]]:
+    result = measure()
+    name = f"end to end at {RATE} events/s"
+    complete = result["delivered"] == result["logged"]
+    return [
+        {
+            "benchmark": name,
+            "metric": "p50 latency (s)",
+            "value": result["p50"],
+            "target": "<= 1",
+            "ok": result["p50"] <= 1.0 and complete,
+        },
+        {
+            "benchmark": name,
+            "metric": "p99 latency (s)",
+            "value": result["p99"],
+            "target": "<= 2.5",
+            "ok": result["p99"] <= 2.5 and complete,
+        },
+        {
+            "benchmark": name,
+            "metric": "occurrences visible / logged",
+            "value": result["delivered"] / result["logged"],
+            "target": "1",
+            "ok": complete,
+        },
+    ]
+
+
+if __name__ == "__main__":
+    from bench._table import format_rows
+
+    print(format_rows(run()))
