@@ -31,9 +31,8 @@ def _stop_on_signals() -> threading.Event:
 
 
 def _cmd_ingest(args: argparse.Namespace) -> int:
-    from ingest_service.settings import IngestSettings
-
     from ingest_service import serve
+    from ingest_service.settings import IngestSettings
 
     settings = IngestSettings.from_env(
         os.environ,
@@ -48,9 +47,8 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def _cmd_consumer(args: argparse.Namespace) -> int:
-    from consumer.settings import ConsumerSettings
-
     from consumer import run_consumer
+    from consumer.settings import ConsumerSettings
 
     settings = ConsumerSettings.from_env(os.environ)
     run_consumer(settings, _stop_on_signals())
@@ -70,6 +68,38 @@ def _cmd_token_new(args: argparse.Namespace) -> int:
         print(
             "Add the line to the file named by AFISSUE_TOKENS_FILE; give the token to the service."
         )
+    return 0
+
+
+def _cmd_dlq(args: argparse.Namespace) -> int:
+    import json
+
+    from afissue.dlq import read_dead_letters, replay
+    from afissue.firestore_issues import format_table
+    from consumer.settings import ConsumerSettings
+
+    settings = ConsumerSettings.from_env(os.environ)
+    if args.dlq_command == "list":
+        rows = [
+            letter.as_row()
+            for letter in read_dead_letters(settings.kafka_bootstrap, settings.dead_letter_topic)
+        ]
+        if args.json:
+            print(json.dumps(rows, indent=2))
+        else:
+            print(format_table(rows, ["partition", "offset", "reason", "source", "detail"]))
+            print(f"{len(rows)} dead letters on {settings.dead_letter_topic}")
+        return 0
+    result = replay(
+        settings.kafka_bootstrap,
+        settings.dead_letter_topic,
+        settings.kafka_topic,
+        dry_run=args.dry_run,
+    )
+    verb = "would replay" if result.dry_run else "replayed"
+    print(
+        f"{verb} {result.replayed} dead letters from {settings.dead_letter_topic} to {settings.kafka_topic}"
+    )
     return 0
 
 
@@ -154,6 +184,18 @@ def _parser() -> argparse.ArgumentParser:
 
     consumer = sub.add_parser("consumer", help="run one consumer of the Kafka consumer group")
     consumer.set_defaults(func=_cmd_consumer)
+
+    dlq = sub.add_parser("dlq", help="inspect and replay the dead-letter topic")
+    dlq_sub = dlq.add_subparsers(dest="dlq_command", required=True)
+    dlq_list = dlq_sub.add_parser("list", help="print every dead letter with its reason")
+    dlq_list.add_argument("--json", action="store_true", help="print JSON for scripts")
+    dlq_replay = dlq_sub.add_parser(
+        "replay", help="produce not-yet-replayed dead letters back to the topic"
+    )
+    dlq_replay.add_argument(
+        "--dry-run", action="store_true", help="only count what would be replayed"
+    )
+    dlq.set_defaults(func=_cmd_dlq)
 
     token = sub.add_parser("token", help="manage ingest API tokens")
     token_sub = token.add_subparsers(dest="token_command", required=True)

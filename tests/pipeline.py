@@ -58,20 +58,24 @@ class Pipeline:
         self._procs.append(proc)
         return proc
 
-    def start_ingest(self) -> None:
-        self._spawn("ingest", "ingest", "--allow-open", "--workers", "2")
-        wait_until(self._live, 60, f"ingest on {self.url}; logs in {self._logs}")
+    def start_ingest(self, port: int | None = None) -> str:
+        """Start one ingest server (gunicorn, 2 workers); its base URL."""
+        port = port or self.port
+        self._spawn(
+            f"ingest-{port}", "ingest", "--allow-open", "--workers", "2", "--port", str(port)
+        )
+        url = f"http://127.0.0.1:{port}"
+        wait_until(lambda: _live(url), 60, f"ingest on {url}; logs in {self._logs}")
+        return url
 
     def start_consumer(self) -> subprocess.Popen[bytes]:
         return self._spawn(f"consumer-{len(self._procs)}", "consumer")
 
-    def _live(self) -> bool:
-        with urllib.request.urlopen(f"{self.url}/api/health/live", timeout=2) as response:
-            return bool(response.status == 200)
-
-    def post(self, path: str, body: Any, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    def post(
+        self, path: str, body: Any, headers: dict[str, str] | None = None, base: str | None = None
+    ) -> tuple[int, Any]:
         request = urllib.request.Request(
-            self.url + path,
+            (base or self.url) + path,
             data=json.dumps(body).encode(),
             method="POST",
             headers={"Content-Type": "application/json", **(headers or {})},
@@ -91,6 +95,11 @@ class Pipeline:
         for proc in self._procs:
             stop_process_group(proc, timeout=20)
         self._procs.clear()
+
+
+def _live(url: str) -> bool:
+    with urllib.request.urlopen(f"{url}/api/health/live", timeout=2) as response:
+        return bool(response.status == 200)
 
 
 def _send(request: urllib.request.Request) -> tuple[int, Any]:
