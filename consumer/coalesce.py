@@ -1,0 +1,93 @@
+"""Pending state of one flush window, per partition: counts coalesced per issue.
+
+A hot issue receiving thousands of events a second becomes one ``IssueDelta`` per
+window — one ``Increment(n)`` write instead of thousands.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+
+from consumer.occurrence import Occurrence
+
+__all__ = ["IssueDelta", "PartitionBatch"]
+
+
+@dataclasses.dataclass
+class IssueDelta:
+    """What one window adds to one issue."""
+
+    issue_id: str
+    count: int
+    records: int
+    first_seen: _dt.datetime
+    last_seen: _dt.datetime
+    latest: Occurrence
+    environments: list[str]
+    releases: list[str]
+
+    @classmethod
+    def start(cls, occurrence: Occurrence) -> IssueDelta:
+        delta = cls(
+            issue_id=occurrence.issue_id, count=0, records=0,
+            first_seen=occurrence.timestamp, last_seen=occurrence.timestamp,
+            latest=occurrence, environments=[], releases=[],
+        )
+        delta.add(occurrence)
+        return delta
+
+    def add(self, occurrence: Occurrence) -> None:
+        """Fold *occurrence* in: sum counts, min/max times, keep the most recent in full."""
+        self.count += occurrence.count
+        self.records += 1
+        self.first_seen = min(self.first_seen, occurrence.timestamp)
+        if occurrence.timestamp >= self.last_seen:
+            self.last_seen = occurrence.timestamp
+            self.latest = occurrence
+        for name, seen in (("environment", self.environments), ("release", self.releases)):
+            value = occurrence.event.get(name)
+            if isinstance(value, str) and value and value not in seen:
+                seen.append(value)
+
+
+@dataclasses.dataclass
+class PartitionBatch:
+    """Everything consumed from one partition since its last checkpoint.
+
+    ``base_offset`` is the checkpoint this state builds on (``None``: no checkpoint
+    yet); ``next_offset`` is where the next checkpoint will point.
+    """
+
+    topic: str
+    partition: int
+    base_offset: int | None
+    next_offset: int | None = None
+    issues: dict[str, IssueDelta] = dataclasses.field(default_factory=dict)
+    records: int = 0
+
+    def add(self, occurrence: Occurrence, offset: int) -> None:
+        """Count *occurrence*, read at *offset*."""
+        delta = self.issues.get(occurrence.issue_id)
+        if delta is None:
+            self.issues[occurrence.issue_id] = IssueDelta.start(occurrence)
+        else:
+            delta.add(occurrence)
+        self.advance(offset)
+
+    def advance(self, offset: int) -> None:
+        """Move past *offset* without counting anything (duplicate, dead letter)."""
+        self.next_offset = offset + 1
+        self.records += 1
+
+    @property
+    def dirty(self) -> bool:
+        """Whether there is anything to checkpoint."""
+        return self.next_offset is not None and self.next_offset != self.base_offset
+
+    def rebase(self, offset: int | None) -> None:
+        """Drop the pending state: it was flushed to, or superseded at, *offset*."""
+        self.base_offset = offset
+        self.next_offset = None
+        self.issues = {}
+        self.records = 0

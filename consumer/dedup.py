@@ -1,0 +1,90 @@
+"""Event-id markers in Redis: tell a new event, a redelivery of itself, and a duplicate apart.
+
+The marker ``afissue:evt:{event_id}`` stores the Kafka position (``topic:partition:offset``)
+of the first record that carried the event id. A record at *that* position is the same
+record delivered again (after a crash or rebalance, before its counts were flushed), so
+it is counted; a record at any other position is a second copy — a client retry or a
+record duplicated in the log — and is skipped.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from typing import Any
+
+import redis
+
+from consumer.errors import DedupUnavailable
+
+__all__ = ["Dedup", "Verdict", "marker_key"]
+
+# GET then SET NX EX in one atomic step; returns the previous value (nil when new).
+_CLAIM = """
+local previous = redis.call('GET', KEYS[1])
+if not previous then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+end
+return previous
+"""
+
+
+class Verdict(enum.Enum):
+    """What one record is, with respect to its event id."""
+
+    NEW = "new"
+    REDELIVERY = "redelivery"
+    DUPLICATE = "duplicate"
+
+    @property
+    def counts(self) -> bool:
+        """Whether the record's occurrences are to be counted."""
+        return self is not Verdict.DUPLICATE
+
+
+def marker_key(event_id: str) -> str:
+    """The Redis key of *event_id*'s marker."""
+    return f"afissue:evt:{event_id}"
+
+
+class Dedup:
+    """Claims event ids in Redis, a batch at a time (one round trip per batch)."""
+
+    def __init__(self, url: str, ttl_seconds: int, timeout: float = 5.0) -> None:
+        self._redis: redis.Redis[bytes] = redis.Redis.from_url(
+            url, socket_timeout=timeout, socket_connect_timeout=timeout
+        )
+        self._ttl = ttl_seconds
+        self._claim: Any = self._redis.register_script(_CLAIM)
+
+    def classify(self, claims: Sequence[tuple[str, str]]) -> list[Verdict]:
+        """Claim each ``(event_id, position)`` in order; ``DedupUnavailable`` if Redis is down.
+
+        Claims in one call are applied in order, so a second copy in the same batch is
+        already a duplicate of the first.
+        """
+        if not claims:
+            return []
+        try:
+            pipe = self._redis.pipeline(transaction=False)
+            for event_id, position in claims:
+                self._claim(keys=[marker_key(event_id)], args=[position, self._ttl], client=pipe)
+            previous: list[bytes | None] = pipe.execute()
+        except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+            raise DedupUnavailable(f"Redis unavailable: {exc}") from exc
+        except redis.ResponseError as exc:
+            if "NOSCRIPT" in str(exc) or "LOADING" in str(exc):
+                raise DedupUnavailable(f"Redis not ready: {exc}") from exc
+            raise
+        verdicts = []
+        for (_, position), old in zip(claims, previous, strict=True):
+            if old is None:
+                verdicts.append(Verdict.NEW)
+            elif old.decode() == position:
+                verdicts.append(Verdict.REDELIVERY)
+            else:
+                verdicts.append(Verdict.DUPLICATE)
+        return verdicts
+
+    def close(self) -> None:
+        self._redis.close()

@@ -1,0 +1,87 @@
+"""Validate one Kafka message value into an :class:`Occurrence`, or reject it as poison."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import json
+import re
+from typing import Any
+
+from afissue_logging.wire import decode_event, parse_timestamp
+from consumer.errors import PoisonMessage
+
+__all__ = ["MAX_EVENT_BYTES", "Occurrence", "parse_occurrence"]
+
+#: Larger events cannot be stored in a Firestore document (1 MiB) next to the rest.
+MAX_EVENT_BYTES = 512 * 1024
+_MAX_DEPTH = 6
+_REQUIRED_STRINGS = ("event_id", "issue_id", "service", "fingerprint", "timestamp", "title")
+_RESERVED_ID = re.compile(r"^__.*__$")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Occurrence:
+    """One decoded event: ``count`` identical occurrences at ``timestamp``."""
+
+    event_id: str
+    issue_id: str
+    timestamp: _dt.datetime
+    count: int
+    event: dict[str, Any]
+
+
+def _check_issue_id(issue_id: str) -> None:
+    if (
+        "/" in issue_id
+        or issue_id in (".", "..")
+        or _RESERVED_ID.match(issue_id)
+        or len(issue_id.encode()) > 1500
+    ):
+        raise PoisonMessage("invalid_field", f"issue_id {issue_id[:80]!r} is not a valid document id")
+
+
+def _bounded(value: Any, depth: int = 0) -> Any:
+    """JSON values nested deeper than Firestore likes are kept as JSON text."""
+    if isinstance(value, dict):
+        if depth >= _MAX_DEPTH:
+            return json.dumps(value, default=str)[:4096]
+        return {str(k): _bounded(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        if depth >= _MAX_DEPTH:
+            return json.dumps(value, default=str)[:4096]
+        return [_bounded(v, depth + 1) for v in value]
+    return value
+
+
+def parse_occurrence(value: bytes | None) -> Occurrence:
+    """Decode and validate a message value; ``PoisonMessage`` names what is wrong."""
+    if value is None:
+        raise PoisonMessage("undecodable", "message has no value")
+    if len(value) > MAX_EVENT_BYTES:
+        raise PoisonMessage("too_large", f"event is {len(value)} bytes, limit {MAX_EVENT_BYTES}")
+    try:
+        event = decode_event(value)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise PoisonMessage("undecodable", f"not a UTF-8 JSON object: {exc}") from None
+    for name in _REQUIRED_STRINGS:
+        field = event.get(name)
+        if field is None:
+            raise PoisonMessage("missing_field", f"field {name!r} is missing")
+        if not isinstance(field, str) or not field:
+            raise PoisonMessage("invalid_field", f"field {name!r} must be a non-empty string")
+    _check_issue_id(event["issue_id"])
+    try:
+        timestamp = parse_timestamp(event["timestamp"])
+    except ValueError as exc:
+        raise PoisonMessage("invalid_field", f"field 'timestamp': {exc}") from None
+    count = event.get("count", 1)
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise PoisonMessage("invalid_field", f"field 'count' must be an integer >= 1, got {count!r}")
+    return Occurrence(
+        event_id=event["event_id"],
+        issue_id=event["issue_id"],
+        timestamp=timestamp,
+        count=count,
+        event=_bounded(event),
+    )

@@ -1,0 +1,128 @@
+"""The consumer's settings: one frozen object built from the environment (``AFISSUE_*``)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from afissue_logging.config import from_env, setting
+
+__all__ = ["MAX_WRITES_PER_BATCH", "ConsumerSettings"]
+
+#: Firestore's limit on writes in one atomic batch.
+MAX_WRITES_PER_BATCH = 500
+#: Documents written per issue in one flush: the issue itself and one recent occurrence.
+WRITES_PER_ISSUE = 2
+
+
+@dataclasses.dataclass(frozen=True)
+class ConsumerSettings:
+    """Everything ``run_consumer`` needs; every field has an env var and a documented default."""
+
+    kafka_bootstrap: str = setting(
+        "127.0.0.1:9092", "AFISSUE_KAFKA_BOOTSTRAP", "Kafka bootstrap servers (host:port,...)."
+    )
+    kafka_topic: str = setting(
+        "alphafusion.issues", "AFISSUE_KAFKA_TOPIC", "Topic the ingest service publishes events to."
+    )
+    group_id: str = setting(
+        "afissue-consumer", "AFISSUE_CONSUMER_GROUP", "Kafka consumer group id of the consumers."
+    )
+    dlq_topic: str | None = setting(
+        None, "AFISSUE_CONSUMER_DLQ_TOPIC",
+        "Dead-letter topic for events that cannot be processed (default: `<topic>.dlq`).",
+    )
+    redis_url: str = setting(
+        "redis://127.0.0.1:6379/0", "AFISSUE_REDIS_URL", "Redis holding the event-id dedup markers."
+    )
+    firestore_project: str = setting(
+        "afissue-local", "AFISSUE_FIRESTORE_PROJECT", "Google Cloud project of the Firestore database."
+    )
+    firestore_collection: str = setting(
+        "issues", "AFISSUE_FIRESTORE_COLLECTION",
+        "Firestore collection of issue documents; checkpoints go to `<collection>_checkpoints`.",
+    )
+    firestore_emulator_host: str | None = setting(
+        None, "FIRESTORE_EMULATOR_HOST",
+        "host:port of the Firestore emulator; when set, anonymous credentials are used.",
+    )
+    flush_interval: float = setting(
+        1.0, "AFISSUE_CONSUMER_FLUSH_INTERVAL",
+        "Seconds between flushes: a hot issue is written at most once per interval.",
+    )
+    max_batch_issues: int = setting(
+        200, "AFISSUE_CONSUMER_MAX_BATCH_ISSUES",
+        "Distinct issues pending per partition before an early flush (2 writes each, <= 249).",
+    )
+    poll_batch: int = setting(
+        500, "AFISSUE_CONSUMER_POLL_BATCH", "Messages taken from Kafka per consume() call."
+    )
+    dedup_ttl: int = setting(
+        7 * 24 * 3600, "AFISSUE_CONSUMER_DEDUP_TTL",
+        "Seconds an event-id marker lives in Redis: the window in which a retry is recognised.",
+    )
+    recent_occurrences: int = setting(
+        20, "AFISSUE_CONSUMER_RECENT_OCCURRENCES",
+        "Size of each issue's `occurrences` subcollection (a ring of recent occurrences).",
+    )
+    max_list_values: int = setting(
+        20, "AFISSUE_CONSUMER_MAX_LIST_VALUES",
+        "Bound on the environments / releases / status_history lists of an issue.",
+    )
+    backoff_initial: float = setting(
+        0.2, "AFISSUE_CONSUMER_BACKOFF_INITIAL", "First retry delay (s) during a store outage."
+    )
+    backoff_max: float = setting(
+        5.0, "AFISSUE_CONSUMER_BACKOFF_MAX", "Longest retry delay (s) during a store outage."
+    )
+    store_timeout: float = setting(
+        10.0, "AFISSUE_CONSUMER_STORE_TIMEOUT", "Timeout (s) of one Firestore or Redis call."
+    )
+    session_timeout_ms: int = setting(
+        10000, "AFISSUE_CONSUMER_SESSION_TIMEOUT_MS", "Kafka group session timeout (ms)."
+    )
+    metrics_port: int = setting(
+        0, "AFISSUE_CONSUMER_METRICS_PORT", "Port of the Prometheus /metrics endpoint (0 = off)."
+    )
+    kafka_extra: str = setting(
+        "", "AFISSUE_CONSUMER_KAFKA_CONFIG",
+        "Extra librdkafka consumer properties, `key=value` pairs separated by commas.",
+    )
+
+    def __post_init__(self) -> None:
+        if self.max_batch_issues < 1 or (
+            self.max_batch_issues * WRITES_PER_ISSUE + 1 > MAX_WRITES_PER_BATCH
+        ):
+            raise ValueError(
+                f"max_batch_issues={self.max_batch_issues}: expected 1..249 so that a "
+                f"flush stays within {MAX_WRITES_PER_BATCH} writes"
+            )
+        if self.flush_interval <= 0:
+            raise ValueError(f"flush_interval={self.flush_interval}: expected > 0 seconds")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> ConsumerSettings:
+        """Build settings from *environ*; keyword *overrides* (not None) win."""
+        return from_env(cls, environ, **overrides)
+
+    @property
+    def dead_letter_topic(self) -> str:
+        """The dead-letter topic: configured, else ``<topic>.dlq``."""
+        return self.dlq_topic or f"{self.kafka_topic}.dlq"
+
+    @property
+    def checkpoint_collection(self) -> str:
+        """Collection of per-partition offset checkpoints."""
+        return f"{self.firestore_collection}_checkpoints"
+
+    def kafka_overrides(self) -> dict[str, str]:
+        """``kafka_extra`` parsed into librdkafka properties."""
+        pairs: dict[str, str] = {}
+        for item in self.kafka_extra.split(","):
+            if item.strip():
+                key, sep, value = item.partition("=")
+                if not sep:
+                    raise ValueError(f"AFISSUE_CONSUMER_KAFKA_CONFIG item {item!r}: expected key=value")
+                pairs[key.strip()] = value.strip()
+        return pairs

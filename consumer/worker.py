@@ -1,0 +1,393 @@
+"""The consume → dedup → coalesce → flush → commit loop of one consumer.
+
+Per partition, messages are processed in order. Each flush window (``flush_interval``)
+every dirty partition is written to the store in one atomic batch with its checkpoint;
+only then is the Kafka offset committed. During an outage of Redis, Firestore or the
+dead-letter topic the consumer pauses its partitions, keeps what it holds in memory and
+retries with exponential backoff; nothing is committed meanwhile.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    OFFSET_INVALID,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    TopicPartition,
+)
+
+from consumer.coalesce import PartitionBatch
+from consumer.dedup import Dedup, Verdict
+from consumer.dlq import DeadLetterQueue, DeadLetterUnavailable
+from consumer.errors import (
+    DedupUnavailable,
+    FatalError,
+    FencedError,
+    PoisonMessage,
+    RecoverableError,
+    StoreUnavailable,
+)
+from consumer.metrics import Metrics
+from consumer.occurrence import Occurrence, parse_occurrence
+from consumer.settings import ConsumerSettings
+from consumer.store import FirestoreStore, IssueStore
+
+__all__ = ["Worker", "kafka_config"]
+
+log = logging.getLogger("consumer")
+
+
+def kafka_config(settings: ConsumerSettings) -> dict[str, Any]:
+    """librdkafka consumer properties: manual commits, cooperative-sticky rebalancing."""
+    return {
+        "bootstrap.servers": settings.kafka_bootstrap,
+        "group.id": settings.group_id,
+        "enable.auto.commit": False,
+        "enable.auto.offset.store": False,
+        "auto.offset.reset": "earliest",
+        "partition.assignment.strategy": "cooperative-sticky",
+        "session.timeout.ms": settings.session_timeout_ms,
+        "heartbeat.interval.ms": max(100, settings.session_timeout_ms // 5),
+        "enable.partition.eof": False,
+        # Keep the fetch pipeline full: the mock broker answers an empty fetch only
+        # after fetch.wait.max.ms, and a small pre-fetch queue stalls on it.
+        "fetch.wait.max.ms": 100,
+        "queued.min.messages": 100000,
+        **settings.kafka_overrides(),
+    }
+
+
+def _dependency(exc: RecoverableError) -> str:
+    if isinstance(exc, DedupUnavailable):
+        return "redis"
+    if isinstance(exc, StoreUnavailable):
+        return "firestore"
+    if isinstance(exc, DeadLetterUnavailable):
+        return "dead_letter_topic"
+    return "unknown"
+
+
+class Worker:
+    """One member of the consumer group. Build it, then :meth:`run` until *stop* is set."""
+
+    def __init__(
+        self,
+        settings: ConsumerSettings,
+        *,
+        store: IssueStore | None = None,
+        dedup: Dedup | None = None,
+        metrics: Metrics | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settings = settings
+        self.metrics = metrics or Metrics()
+        self._store: IssueStore = store or FirestoreStore(settings)
+        self._dedup = dedup or Dedup(settings.redis_url, settings.dedup_ttl, settings.store_timeout)
+        self._dlq = DeadLetterQueue(
+            settings.kafka_bootstrap, settings.dead_letter_topic, settings.group_id,
+            settings.kafka_overrides(),
+        )
+        self._consumer = Consumer(kafka_config(settings))
+        self._clock = clock
+        self._batches: dict[int, PartitionBatch] = {}
+        self._backlog: list[Message] = []
+        self._stalled = False
+        self._retry_at = 0.0
+        self._backoff = settings.backoff_initial
+        self._last_flush = clock()
+        self._stop = threading.Event()
+
+    # -- the loop ---------------------------------------------------------------------
+
+    def run(self, stop: threading.Event | None = None) -> None:
+        """Consume until *stop* is set, then flush, commit and leave the group."""
+        if stop is not None:
+            self._stop = stop
+        self._consumer.subscribe(
+            [self.settings.kafka_topic],
+            on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost,
+        )
+        try:
+            while not self._stop.is_set():
+                self.step()
+            self._shutdown()
+        finally:
+            self._close()
+
+    def step(self) -> None:
+        """One turn: take messages (or the backlog), process them, flush when due."""
+        now = self._clock()
+        if self._stalled and now < self._retry_at:
+            self._backlog.extend(self._consume(min(0.2, self._retry_at - now)))
+            return
+        messages = self._backlog or self._consume(self._poll_timeout(now))
+        self._backlog = []
+        try:
+            self._process(messages)
+            if self._stalled or self._clock() - self._last_flush >= self.settings.flush_interval:
+                self.flush()
+        except RecoverableError as exc:
+            self._stall(exc)
+            return
+        if self._stalled:
+            self._recover()
+
+    def _poll_timeout(self, now: float) -> float:
+        return max(0.0, min(0.2, self._last_flush + self.settings.flush_interval - now))
+
+    def _consume(self, timeout: float) -> list[Message]:
+        messages = self._consumer.consume(self.settings.poll_batch, timeout=timeout)
+        good = []
+        for message in messages:
+            error = message.error()
+            if error is None:
+                good.append(message)
+            elif error.fatal():
+                raise FatalError(f"Kafka consumer fatal error: {error}")
+            elif error.code() != KafkaError._PARTITION_EOF:
+                log.warning("Kafka consumer error: %s", error)
+        return good
+
+    # -- processing -------------------------------------------------------------------
+
+    def _process(self, messages: Sequence[Message]) -> None:
+        """Count *messages*; what is left unprocessed by an outage goes back to the backlog."""
+        if not messages:
+            return
+        parsed: list[tuple[Message, Occurrence | PoisonMessage]] = []
+        for message in messages:
+            try:
+                parsed.append((message, parse_occurrence(message.value())))
+            except PoisonMessage as poison:
+                parsed.append((message, poison))
+        claims = [
+            (item.event_id, f"{m.topic()}:{m.partition()}:{m.offset()}")
+            for m, item in parsed if isinstance(item, Occurrence)
+        ]
+        try:
+            verdicts = iter(self._dedup.classify(claims))
+        except DedupUnavailable:
+            self._backlog = list(messages)
+            raise
+        for index, (message, item) in enumerate(parsed):
+            verdict = next(verdicts) if isinstance(item, Occurrence) else None
+            try:
+                self._apply(message, item, verdict)
+            except RecoverableError:
+                # Re-claiming these later finds their own positions: counted once.
+                self._backlog = [m for m, _ in parsed[index:]]
+                raise
+
+    def _apply(
+        self, message: Message, item: Occurrence | PoisonMessage, verdict: Verdict | None
+    ) -> None:
+        partition, offset = message.partition(), message.offset()
+        batch = self._batches.get(partition) if partition is not None else None
+        if batch is None or offset is None or message.topic() != self.settings.kafka_topic:
+            return  # revoked while in flight: its new owner reads it again
+        position = batch.next_offset if batch.next_offset is not None else batch.base_offset
+        if position is not None and offset < position:
+            return  # before the checkpoint: already counted
+        self.metrics.consumed.inc()
+        if isinstance(item, PoisonMessage):
+            log.warning("dead-lettering %s:%s:%s: %s", message.topic(), message.partition(),
+                        offset, item)
+            self._dlq.send(message, item)
+            self.metrics.dead_letters.labels(item.reason).inc()
+            batch.advance(offset)
+            return
+        assert verdict is not None
+        if not verdict.counts:
+            self.metrics.duplicates.inc()
+            batch.advance(offset)
+            return
+        if verdict is Verdict.REDELIVERY:
+            self.metrics.redeliveries.inc()
+        if item.issue_id not in batch.issues and len(batch.issues) >= self.settings.max_batch_issues:
+            self._flush_partition(batch)
+        batch.add(item, offset)
+        self.metrics.occurrences.inc(item.count)
+
+    # -- flushing ---------------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Write every dirty partition (one atomic batch each), then commit its offset."""
+        for batch in list(self._batches.values()):
+            if batch.dirty:
+                self._flush_partition(batch)
+        self._last_flush = self._clock()
+
+    def _flush_partition(self, batch: PartitionBatch) -> None:
+        try:
+            self._dlq.confirm(self.settings.store_timeout)
+        except DeadLetterUnavailable as exc:
+            if exc.lost:
+                for pending in list(self._batches.values()):
+                    if pending.dirty:
+                        self._rewind(pending, pending.base_offset)
+            raise
+        started = time.perf_counter()
+        try:
+            result = self._store.flush(batch)
+        except FencedError as fenced:
+            self.metrics.fenced.inc()
+            log.warning("%s; dropping its pending counts", fenced)
+            self._rewind(batch, fenced.found)
+            return
+        self.metrics.flush_seconds.observe(time.perf_counter() - started)
+        self.metrics.flushes.inc()
+        self.metrics.issue_writes.inc(result.issue_writes)
+        self.metrics.writes.inc(result.writes)
+        for issue_id in result.created:
+            log.info("Created issue %s from Kafka", issue_id)
+            self.metrics.created.inc()
+        for issue_id in result.regressed:
+            log.info("Issue %s regressed: reopened by a new occurrence", issue_id)
+            self.metrics.regressed.inc()
+        next_offset = batch.next_offset
+        assert next_offset is not None
+        batch.rebase(next_offset)
+        self._record_lag(batch)
+        try:
+            self._consumer.commit(
+                offsets=[TopicPartition(batch.topic, batch.partition, next_offset)],
+                asynchronous=True,
+            )
+        except KafkaException as exc:  # best effort: the checkpoint is the truth
+            log.info("offset commit for partition %s failed: %s", batch.partition, exc)
+
+    def _record_lag(self, batch: PartitionBatch) -> None:
+        try:
+            _, high = self._consumer.get_watermark_offsets(
+                TopicPartition(batch.topic, batch.partition), cached=True
+            )
+        except KafkaException:
+            return
+        if high >= 0 and batch.base_offset is not None:
+            self.metrics.lag.labels(str(batch.partition)).set(max(0, high - batch.base_offset))
+
+    def _rewind(self, batch: PartitionBatch, offset: int | None) -> None:
+        """Forget *batch*'s pending state and read the partition again from *offset*."""
+        batch.rebase(offset)
+        self._backlog = [m for m in self._backlog if m.partition() != batch.partition]
+        target = TopicPartition(
+            batch.topic, batch.partition, offset if offset is not None else OFFSET_BEGINNING
+        )
+        try:
+            self._consumer.seek(target)
+        except KafkaException as exc:
+            log.info("seek of partition %s failed (%s); re-assigning it", batch.partition, exc)
+            self._consumer.incremental_unassign([TopicPartition(batch.topic, batch.partition)])
+            self._consumer.incremental_assign([target])
+
+    # -- outages ----------------------------------------------------------------------
+
+    def _stall(self, exc: RecoverableError) -> None:
+        dependency = _dependency(exc)
+        self.metrics.outages.labels(dependency).inc()
+        if not self._stalled:
+            log.warning("%s unavailable, pausing consumption: %s", dependency, exc)
+            self._pause(self._consumer.assignment())
+            self._stalled = True
+            self._backoff = self.settings.backoff_initial
+        else:
+            self._backoff = min(self._backoff * 2, self.settings.backoff_max)
+        self._retry_at = self._clock() + self._backoff
+
+    def _recover(self) -> None:
+        log.warning("dependencies available again, resuming consumption")
+        self._stalled = False
+        try:
+            self._consumer.resume(self._consumer.assignment())
+        except KafkaException as exc:
+            log.info("resume failed: %s", exc)
+
+    def _pause(self, partitions: list[TopicPartition]) -> None:
+        if partitions:
+            try:
+                self._consumer.pause(partitions)
+            except KafkaException as exc:
+                log.info("pause failed: %s", exc)
+
+    # -- rebalancing ------------------------------------------------------------------
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        if not partitions:
+            consumer.incremental_assign([])
+            return
+        checkpoints = self._read_checkpoints([tp.partition for tp in partitions])
+        if checkpoints is None:  # stopping during an outage: take nothing
+            return
+        targets = []
+        for checkpoint in checkpoints:
+            self._batches[checkpoint.partition] = PartitionBatch(
+                self.settings.kafka_topic, checkpoint.partition, checkpoint.next_offset
+            )
+            offset = checkpoint.next_offset if checkpoint.next_offset is not None else OFFSET_INVALID
+            targets.append(TopicPartition(self.settings.kafka_topic, checkpoint.partition, offset))
+        log.info("assigned partitions %s (checkpoints %s)", [c.partition for c in checkpoints],
+                 [c.next_offset for c in checkpoints])
+        consumer.incremental_assign(targets)
+        if self._stalled:
+            self._pause(targets)
+
+    def _read_checkpoints(self, partitions: list[int]) -> Any:
+        delay = self.settings.backoff_initial
+        while True:
+            try:
+                return self._store.read_checkpoints(self.settings.kafka_topic, partitions)
+            except StoreUnavailable as exc:
+                self.metrics.outages.labels("firestore").inc()
+                log.warning("cannot read checkpoints, retrying in %.1fs: %s", delay, exc)
+            if self._stop.wait(delay):
+                return None
+            delay = min(delay * 2, self.settings.backoff_max)
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        for tp in partitions:
+            batch = self._batches.pop(tp.partition, None)
+            self._backlog = [m for m in self._backlog if m.partition() != tp.partition]
+            if batch is None or not batch.dirty or self._stalled:
+                continue
+            try:
+                self._flush_partition(batch)
+            except RecoverableError as exc:
+                log.warning("partition %s revoked before its flush (%s); its next owner "
+                            "reads it again from the checkpoint", tp.partition, exc)
+        log.info("revoked partitions %s", [tp.partition for tp in partitions])
+
+    def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        for tp in partitions:
+            self._batches.pop(tp.partition, None)
+            self._backlog = [m for m in self._backlog if m.partition() != tp.partition]
+        log.warning("lost partitions %s; their pending counts are dropped",
+                    [tp.partition for tp in partitions])
+
+    # -- shutdown ---------------------------------------------------------------------
+
+    def _shutdown(self) -> None:
+        if self._backlog and not self._stalled:
+            with contextlib.suppress(RecoverableError):
+                self._process(self._backlog)
+        try:
+            self.flush()
+        except RecoverableError as exc:
+            log.warning("final flush failed (%s); the next owner reads from the checkpoint", exc)
+
+    def _close(self) -> None:
+        try:
+            self._consumer.close()
+        finally:
+            self._dlq.close()
+            self._dedup.close()
+            self._store.close()

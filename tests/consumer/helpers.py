@@ -1,0 +1,187 @@
+"""Test helpers for the consumer: valid events, a producer, workers on threads, read-back."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from confluent_kafka import Producer
+
+from afissue_logging.wire import encode_event, format_timestamp, new_event_id
+from consumer.settings import ConsumerSettings
+from consumer.worker import Worker
+
+T = TypeVar("T")
+
+BASE_TIME = 1_790_000_000.0  # 2026-09-21, a fixed epoch so times are comparable
+
+
+def make_event(
+    issue_id: str = "issue-a",
+    *,
+    event_id: str | None = None,
+    count: int = 1,
+    at: float = BASE_TIME,
+    service: str = "checkout",
+    **fields: Any,
+) -> dict[str, Any]:
+    """A valid event as the ingest service publishes it."""
+    event: dict[str, Any] = {
+        "event_id": event_id or new_event_id(),
+        "issue_id": issue_id,
+        "service": service,
+        "fingerprint": f"fp-{issue_id}",
+        "timestamp": format_timestamp(at),
+        "received_at": format_timestamp(at + 0.01),
+        "count": count,
+        "title": f"ValueError: bad thing in {issue_id}",
+        "level": "error",
+        "logger": "app.payments",
+        "message": "bad thing happened",
+        "environment": "prod",
+        "release": "1.0.0",
+        "exception": {
+            "type": "ValueError",
+            "value": "bad thing",
+            "module": "builtins",
+            "frames": [
+                {"filename": "lib.py", "module": "lib", "function": "helper", "lineno": 3,
+                 "in_app": False},
+                {"filename": "app/pay.py", "module": "app.pay", "function": "charge",
+                 "lineno": 42, "context_line": "raise ValueError('bad thing')", "in_app": True},
+                {"filename": "lib2.py", "module": "lib2", "function": "inner", "lineno": 9,
+                 "in_app": False},
+            ],
+        },
+    }
+    event.update(fields)
+    return event
+
+
+def produce(bootstrap: str, topic: str, events: Iterable[Mapping[str, Any] | bytes],
+            key: bytes | None = None) -> int:
+    """Publish *events* keyed by issue id (raw bytes as given) and wait for the acks."""
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
+    sent = 0
+    for event in events:
+        if isinstance(event, bytes):
+            producer.produce(topic, value=event, key=key or b"poison")
+        else:
+            producer.produce(topic, value=encode_event(event), key=str(event["issue_id"]).encode())
+        sent += 1
+        if sent % 1000 == 0:
+            producer.poll(0)
+    left = producer.flush(30)
+    assert left == 0, f"{left} messages not acknowledged"
+    return sent
+
+
+def consumer_settings(
+    bootstrap: str, topic: str, redis_url: str, project: str, emulator_host: str,
+    **overrides: Any,
+) -> ConsumerSettings:
+    """Settings for a test consumer: short timeouts, a group of its own."""
+    values: dict[str, Any] = {
+        "kafka_bootstrap": bootstrap,
+        "kafka_topic": topic,
+        "group_id": f"test-group-{uuid.uuid4().hex[:8]}",
+        "redis_url": redis_url,
+        "firestore_project": project,
+        "firestore_emulator_host": emulator_host,
+        "flush_interval": 0.5,
+        "session_timeout_ms": 6000,
+        "backoff_initial": 0.1,
+        "backoff_max": 1.0,
+        "store_timeout": 5.0,
+    }
+    values.update(overrides)
+    return ConsumerSettings(**values)
+
+
+class WorkerThread:
+    """A :class:`Worker` running on a thread of the test process."""
+
+    def __init__(self, settings: ConsumerSettings) -> None:
+        self.worker = Worker(settings)
+        self.stop_event = threading.Event()
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        try:
+            self.worker.run(self.stop_event)
+        except BaseException as exc:
+            self.error = exc
+            raise
+
+    def start(self) -> WorkerThread:
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self.stop_event.set()
+        self._thread.join(timeout)
+        assert not self._thread.is_alive(), "consumer did not stop"
+        assert self.error is None, f"consumer failed: {self.error!r}"
+
+    def metric(self, name: str, **labels: str) -> float:
+        return self.worker.metrics.value(name, **labels)
+
+
+@contextmanager
+def running(settings: ConsumerSettings) -> Iterator[WorkerThread]:
+    """A worker running for the duration of the block (stopped gracefully after it)."""
+    thread = WorkerThread(settings).start()
+    try:
+        yield thread
+    finally:
+        thread.stop()
+
+
+def wait_for(check: Callable[[], T | None], timeout: float = 60.0, what: str = "condition") -> T:
+    """Poll *check* until it returns something truthy; fail naming *what* after *timeout*."""
+    deadline = time.monotonic() + timeout
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}; last value {last!r}")
+
+
+def firestore(settings: ConsumerSettings) -> Any:
+    """A Firestore client on the test's project."""
+    from consumer.store import firestore_client
+
+    return firestore_client(settings)
+
+
+def issue_counts(client: Any, settings: ConsumerSettings) -> dict[str, int]:
+    """``{issue_id: count}`` of every issue document."""
+    return {
+        snap.id: snap.get("count")
+        for snap in client.collection(settings.firestore_collection).stream()
+    }
+
+
+def wait_counts(client: Any, settings: ConsumerSettings, expected: Mapping[str, int],
+                timeout: float = 90.0) -> dict[str, int]:
+    """Wait until the stored counts equal *expected*; return them (or fail with the last)."""
+    observed: dict[str, int] = {}
+
+    def check() -> bool:
+        nonlocal observed
+        observed = issue_counts(client, settings)
+        return observed == dict(expected)
+
+    try:
+        wait_for(check, timeout, "exact counts")
+    except AssertionError:
+        diff = {k: (observed.get(k), v) for k, v in expected.items() if observed.get(k) != v}
+        raise AssertionError(f"counts differ (observed, expected): {diff}") from None
+    return observed
