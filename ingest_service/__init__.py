@@ -1,0 +1,55 @@
+"""The ingest API: ``POST /api/v1/issues`` → validated, authenticated, rate-limited
+events on Kafka (202 once Kafka confirmed), plus health, metrics and ``/issues/recent``.
+
+Public face: :func:`create_app` (the Flask app factory), :func:`serve` (gunicorn in the
+foreground, for ``afissue ingest`` / ``afissue dev``), :class:`IngestSettings`.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from ingest_service import api, csrf, errorhandlers, health, metrics, recent_page, state
+from ingest_service.errors import IngestConfigError, IngestError
+from ingest_service.settings import IngestSettings
+
+__all__ = ["IngestConfigError", "IngestError", "IngestSettings", "create_app", "serve"]
+
+
+def create_app(
+    test_config: Mapping[str, Any] | None = None, *, settings: IngestSettings | None = None
+) -> Flask:
+    """Build the ingest app. Without *settings*, they come from ``os.environ``."""
+    if settings is None:
+        settings = IngestSettings.from_env(os.environ)
+    app = Flask(__name__)
+    app.config.from_mapping(
+        SECRET_KEY=settings.secret_key or secrets.token_hex(32),
+        JSON_SORT_KEYS=False,
+        AFISSUE_SETTINGS=settings,
+    )
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+
+    app_metrics = metrics.IngestMetrics()
+    state.init_app(app, state.IngestState.build(settings, app_metrics))
+    errorhandlers.init_app(app)
+    metrics.init_app(app, app_metrics)
+    protect = csrf.CSRFProtect(app)
+    app.register_blueprint(protect.exempt(api.bp))
+    app.register_blueprint(protect.exempt(health.bp))
+    app.register_blueprint(recent_page.bp)
+    return app
+
+
+def serve(settings: IngestSettings) -> None:
+    """Serve the app with gunicorn in the foreground until SIGTERM/SIGINT."""
+    from ingest_service.server import serve as _serve
+
+    _serve(settings)

@@ -1,0 +1,194 @@
+"""``POST /api/v1/issues``: validate, authenticate, rate-limit, publish, answer 202.
+
+A body is one event or ``{"events": [...]}``. A batch answers one result per item: bad
+items are rejected on their own, the good ones are published. 202 means Kafka confirmed
+every accepted event; if it did not, the whole request is answered 503 with
+``Retry-After`` and the client sends it again (event ids make the retry harmless).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from typing import Any
+
+import pydantic
+import redis
+from flask import Blueprint, Response, jsonify, request
+
+from afissue_logging import wire
+from ingest_service import limits as _limits
+from ingest_service.errors import (
+    ApiError,
+    PayloadTooLarge,
+    PublishError,
+    RateLimited,
+    ServiceUnavailable,
+    ValidationFailed,
+)
+from ingest_service.events import DEFAULT_SERVICE, to_wire
+from ingest_service.models import IssueEvent
+from ingest_service.openapi import openapi_document
+from ingest_service.state import IngestState, current_state
+
+__all__ = ["bp"]
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+_RETRY_AFTER_UNAVAILABLE = 5
+
+
+def validation_error(exc: pydantic.ValidationError, prefix: tuple[str | int, ...]) -> ApiError:
+    """422 naming the first invalid field; every problem is listed in ``details``."""
+    problems = exc.errors(include_url=False, include_input=False, include_context=False)
+    details = [
+        {"field": _limits.field_path((*prefix, *p["loc"])), "message": p["msg"]}
+        for p in problems
+    ]
+    first = details[0] if details else {"field": _limits.field_path(prefix), "message": "invalid"}
+    return ValidationFailed(
+        f"{first['field']}: {first['message']}", field=first["field"], details=details
+    )
+
+
+def _prepare(
+    item: Any, state: IngestState, service: str | None, received_at: str,
+    prefix: tuple[str | int, ...],
+) -> tuple[dict[str, Any], bytes]:
+    if not isinstance(item, dict):
+        raise ValidationFailed(
+            f"an event must be a JSON object, got {type(item).__name__}",
+            field=_limits.field_path(prefix),
+        )
+    _limits.check_value(item, state.limits, prefix)
+    try:
+        event = IssueEvent.model_validate(item)
+    except pydantic.ValidationError as exc:
+        raise validation_error(exc, prefix) from None
+    wire_event = to_wire(event, service, received_at, _limits.field_path((*prefix, "service")))
+    value = wire.encode_event(wire_event)
+    if len(value) > state.limits.max_event_bytes:
+        raise PayloadTooLarge(
+            f"event of {len(value)} bytes exceeds the limit of "
+            f"{state.limits.max_event_bytes} bytes",
+            field=_limits.field_path(prefix),
+        )
+    return wire_event, value
+
+
+def _rate_limit(state: IngestState, events: list[dict[str, Any]]) -> None:
+    per_service = Counter(str(e.get("service", DEFAULT_SERVICE)) for e in events)
+    for service, count in per_service.items():
+        try:
+            decision = state.limiter.acquire(service, count)
+        except redis.RedisError as exc:
+            state.metrics.redis_errors.labels("ratelimit").inc()
+            log.warning("rate limit skipped: redis unavailable", extra={"error": str(exc)})
+            return
+        if not decision.allowed:
+            state.metrics.rate_limited.inc()
+            raise RateLimited(
+                f"service {service!r} exceeded {decision.limit} events per "
+                f"{state.limiter.window} s",
+                field="service",
+                retry_after=decision.retry_after,
+            )
+
+
+def _publish(state: IngestState, prepared: list[tuple[dict[str, Any], bytes]]) -> None:
+    started = time.perf_counter()
+    try:
+        state.publisher.publish([(event["issue_id"], value) for event, value in prepared])
+    except PublishError as exc:
+        state.metrics.publish_failures.inc()
+        log.warning("publish failed", extra={"error": str(exc), "events": len(prepared)})
+        raise ServiceUnavailable(
+            f"Kafka unavailable: {exc}", field=None, retry_after=_RETRY_AFTER_UNAVAILABLE
+        ) from None
+    state.metrics.publish_latency.observe(time.perf_counter() - started)
+    state.metrics.events_accepted.inc(len(prepared))
+
+
+def _remember(state: IngestState, events: list[dict[str, Any]]) -> None:
+    try:
+        state.recent.record(events)
+    except redis.RedisError as exc:
+        state.metrics.redis_errors.labels("recent").inc()
+        log.warning("recent list not updated: redis unavailable", extra={"error": str(exc)})
+
+
+def _read_document(state: IngestState) -> Any:
+    _limits.check_content_type(request.headers.get("Content-Type"))
+    raw = _limits.read_body(request.stream, request.content_length, state.limits)
+    raw = _limits.decode_body(raw, request.headers.get("Content-Encoding"), state.limits)
+    return _limits.parse_json(raw)
+
+
+@bp.post("/issues")
+def post_issues() -> tuple[Response, int]:
+    """Accept one event or a batch (see the module docstring)."""
+    state = current_state()
+    service = state.auth.service_for(request.headers.get("Authorization"))
+    document = _read_document(state)
+    received_at = wire.format_timestamp(time.time())
+    if isinstance(document, dict) and "events" in document:
+        return _post_batch(state, document, service, received_at)
+    wire_event, value = _prepare(document, state, service, received_at, ())
+    _rate_limit(state, [wire_event])
+    _publish(state, [(wire_event, value)])
+    _remember(state, [wire_event])
+    return (
+        jsonify(id=wire_event["event_id"], issue_id=wire_event["issue_id"], status="accepted"),
+        202,
+    )
+
+
+def _post_batch(
+    state: IngestState, document: dict[str, Any], service: str | None, received_at: str
+) -> tuple[Response, int]:
+    items = document["events"]
+    if not isinstance(items, list):
+        raise ValidationFailed(
+            f"events must be an array, got {type(items).__name__}", field="events"
+        )
+    if not items:
+        raise ValidationFailed("events must hold at least one event", field="events")
+    if len(items) > state.limits.max_batch_events:
+        raise PayloadTooLarge(
+            f"batch of {len(items)} events exceeds the limit of "
+            f"{state.limits.max_batch_events}",
+            field="events",
+        )
+    results: list[dict[str, Any]] = []
+    prepared: list[tuple[dict[str, Any], bytes]] = []
+    for index, item in enumerate(items):
+        try:
+            wire_event, value = _prepare(item, state, service, received_at, ("events", index))
+        except ApiError as exc:
+            state.metrics.events_rejected.labels(str(exc.status)).inc()
+            results.append(
+                {
+                    "index": index,
+                    "status": "rejected",
+                    "error": {"field": exc.field, "message": exc.message},
+                }
+            )
+            continue
+        prepared.append((wire_event, value))
+        results.append(
+            {"id": wire_event["event_id"], "issue_id": wire_event["issue_id"], "status": "accepted"}
+        )
+    accepted = [event for event, _ in prepared]
+    _rate_limit(state, accepted)
+    _publish(state, prepared)
+    _remember(state, accepted)
+    return jsonify(results=results), 202
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    """The OpenAPI 3.1 document, generated from :mod:`ingest_service.models`."""
+    return jsonify(openapi_document())

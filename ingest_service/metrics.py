@@ -1,0 +1,95 @@
+"""Prometheus metrics of the ingest service, served at ``/metrics``.
+
+Each app has its own registry (so tests can build many apps). Under gunicorn with
+several workers, ``serve()`` points prometheus-client's multiprocess mode at a shared
+directory so that ``/metrics`` sums every worker.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, Response, current_app, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client import multiprocess as _multiprocess
+
+__all__ = ["IngestMetrics", "init_app"]
+
+bp = Blueprint("metrics", __name__)
+
+
+class IngestMetrics:
+    """The service's counters and histograms, in one registry."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        self.requests = Counter(
+            "afissue_ingest_requests",
+            "HTTP requests by endpoint and status.",
+            ["endpoint", "method", "status"],
+            registry=self.registry,
+        )
+        self.events_accepted = Counter(
+            "afissue_ingest_events_accepted", "Events confirmed by Kafka.", registry=self.registry
+        )
+        self.events_rejected = Counter(
+            "afissue_ingest_events_rejected",
+            "Events refused, by HTTP status of the refusal.",
+            ["status"],
+            registry=self.registry,
+        )
+        self.publish_latency = Histogram(
+            "afissue_ingest_publish_seconds",
+            "Time from produce to Kafka's delivery report, per request.",
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=self.registry,
+        )
+        self.publish_failures = Counter(
+            "afissue_ingest_publish_failures",
+            "Requests answered 503 because Kafka did not confirm.",
+            registry=self.registry,
+        )
+        self.rate_limited = Counter(
+            "afissue_ingest_rate_limited", "Requests refused with 429.", registry=self.registry
+        )
+        self.redis_errors = Counter(
+            "afissue_ingest_redis_errors",
+            "Redis failures tolerated (rate limit skipped, recent list not updated).",
+            ["operation"],
+            registry=self.registry,
+        )
+
+
+def _exposition_registry(metrics: IngestMetrics) -> CollectorRegistry:
+    shared_dir = current_app.config.get("PROMETHEUS_MULTIPROC_DIR")
+    if shared_dir:
+        registry = CollectorRegistry()
+        _multiprocess.MultiProcessCollector(registry, path=shared_dir)  # type: ignore[no-untyped-call]
+        return registry
+    return metrics.registry
+
+
+@bp.get("/metrics")
+def metrics_view() -> Response:
+    """Prometheus text exposition."""
+    metrics: IngestMetrics = current_app.extensions["afissue_metrics"]
+    return Response(generate_latest(_exposition_registry(metrics)), mimetype=CONTENT_TYPE_LATEST)
+
+
+def _count_request(response: Response) -> Response:
+    metrics: IngestMetrics = current_app.extensions["afissue_metrics"]
+    rule = request.url_rule
+    endpoint = rule.rule if rule is not None else "unmatched"
+    metrics.requests.labels(endpoint, request.method, str(response.status_code)).inc()
+    return response
+
+
+def init_app(app: Flask, metrics: IngestMetrics) -> None:
+    """Register ``/metrics`` and the per-request counter."""
+    app.extensions["afissue_metrics"] = metrics
+    app.after_request(_count_request)
+    app.register_blueprint(bp)

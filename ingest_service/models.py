@@ -1,0 +1,182 @@
+"""The API's schema, defined once: pydantic models of an issue event, a batch and the
+responses. Requests are validated with them and ``/api/v1/openapi.json`` is generated
+from them (:mod:`ingest_service.openapi`), so the two cannot disagree.
+
+The models mirror :class:`afissue_logging.wire.EventDict`. Unknown fields are ignored
+(older servers keep accepting newer clients); ``extra`` carries arbitrary JSON.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
+
+from afissue_logging import wire
+
+__all__ = [
+    "AcceptedItem",
+    "AcceptedResponse",
+    "BatchResponse",
+    "ErrorBody",
+    "ErrorResponse",
+    "EventBatch",
+    "ExceptionInfo",
+    "Frame",
+    "IssueEvent",
+    "ItemError",
+    "RejectedItem",
+]
+
+Level = Literal["debug", "info", "warning", "error", "critical"]
+_LEVEL_ALIASES = {"warn": "warning", "fatal": "critical", "exception": "error", "err": "error"}
+
+ShortText = Annotated[str, Field(max_length=256)]
+Identifier = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
+EventId = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$",
+        description="Client-chosen id of this event; retries must reuse it.",
+    ),
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Frame(_Model):
+    """One stack frame, innermost last."""
+
+    filename: str = ""
+    module: str = ""
+    function: str = ""
+    lineno: int = Field(default=0, ge=0, le=2**31 - 1)
+    context_line: str | None = None
+    in_app: bool = False
+
+
+class ExceptionInfo(_Model):
+    """An exception with its frames; ``chain`` holds its causes, outermost cause first."""
+
+    type: str = Field(min_length=1, description="Exception class name, e.g. ValueError.")
+    value: str = ""
+    module: str = Field(default="", description="Module of the exception class.")
+    frames: list[Frame] = Field(default_factory=list)
+    chain: list[ExceptionInfo] = Field(default_factory=list)
+    relation: Literal["cause", "context"] | None = None
+    frames_omitted: int | None = Field(default=None, ge=0, le=2**31 - 1)
+
+
+class IssueEvent(_Model):
+    """One occurrence of a problem (or ``count`` identical ones). Only ``title`` is required."""
+
+    event_id: EventId | None = None
+    timestamp: str | None = Field(
+        default=None, description="RFC 3339 time of the occurrence; defaults to receive time."
+    )
+    title: str = Field(min_length=1, description="Short summary shown in issue lists.")
+    description: str | None = None
+    type: ShortText | None = Field(default=None, description="E.g. bug, error, crash.")
+    priority: ShortText | None = Field(default=None, description="E.g. low, medium, high.")
+    reporter_id: ShortText | None = None
+    service: Identifier | None = Field(
+        default=None, description="Ignored in favour of the token's service when authenticated."
+    )
+    environment: ShortText | None = None
+    release: ShortText | None = None
+    host: ShortText | None = None
+    pid: int | None = Field(default=None, ge=0, le=2**31 - 1)
+    thread: ShortText | None = None
+    level: Level | None = None
+    logger: ShortText | None = None
+    message: str | None = None
+    message_template: str | None = None
+    exception: ExceptionInfo | None = None
+    fingerprint: Identifier | None = Field(
+        default=None, description="Grouping key; computed by the server when absent."
+    )
+    count: int = Field(default=1, ge=1, le=1_000_000_000, description="Identical occurrences.")
+    tags: dict[str, str] | None = None
+    extra: dict[str, JsonValue] | None = None
+    trace_id: ShortText | None = None
+    request_id: ShortText | None = None
+
+    @field_validator("timestamp")
+    @classmethod
+    def _rfc3339(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            moment = wire.parse_timestamp(value)
+        except ValueError:
+            raise ValueError(
+                f"timestamp {value[:64]!r} is not an RFC 3339 time with a timezone"
+            ) from None
+        if not 1970 <= moment.year <= 9999:
+            raise ValueError(f"timestamp {value[:64]!r} is outside years 1970-9999")
+        return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _level(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            low = value.strip().lower()
+            return _LEVEL_ALIASES.get(low, low)
+        return value
+
+
+class EventBatch(_Model):
+    """Many events in one request; each is accepted or rejected on its own."""
+
+    events: list[IssueEvent] = Field(min_length=1)
+
+
+class ItemError(_Model):
+    """Why an item or a request was refused."""
+
+    field: str | None = Field(description="Path of the offending field, e.g. events[2].title.")
+    message: str
+
+
+class ErrorBody(ItemError):
+    """The ``error`` object of every error response."""
+
+    status: int
+    code: str
+    details: list[dict[str, Any]] | None = None
+
+
+class ErrorResponse(_Model):
+    """Body of every 4xx/5xx answer."""
+
+    error: ErrorBody
+
+
+class AcceptedResponse(_Model):
+    """Kafka has confirmed the event."""
+
+    id: str = Field(description="The event id (the client's, or a generated one).")
+    issue_id: str = Field(description="Deterministic id of the issue (service, fingerprint).")
+    status: Literal["accepted"] = "accepted"
+
+
+class AcceptedItem(AcceptedResponse):
+    """A batch item Kafka has confirmed."""
+
+
+class RejectedItem(_Model):
+    """A batch item that failed validation; the other items are unaffected."""
+
+    index: int
+    status: Literal["rejected"] = "rejected"
+    error: ItemError
+
+
+class BatchResponse(_Model):
+    """One result per batch item, in request order."""
+
+    results: list[AcceptedItem | RejectedItem]

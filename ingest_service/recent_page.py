@@ -1,0 +1,38 @@
+"""Browser pages served by the ingest service: ``/issues/recent`` (Redis, last hour).
+
+HTML by default (a Jinja template; autoescaped), JSON with ``Accept: application/json``:
+``{"issues": [{"issue_id", "title", "service", "level", "last_seen", "count"}, ...]}``.
+"""
+
+from __future__ import annotations
+
+import redis
+from flask import Blueprint, Response, jsonify, render_template, request
+
+from ingest_service.errors import ServiceUnavailable
+from ingest_service.state import current_state
+
+__all__ = ["bp"]
+
+bp = Blueprint("recent", __name__, url_prefix="/issues")
+
+
+def _wants_json() -> bool:
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json"
+
+
+@bp.get("/recent")
+def recent() -> Response | str | tuple[str, int]:
+    """Issues seen in the last hour, most recent first."""
+    state = current_state()
+    try:
+        rows = state.recent.list()
+    except redis.RedisError as exc:
+        state.metrics.redis_errors.labels("recent").inc()
+        if _wants_json():
+            raise ServiceUnavailable(f"Redis unavailable: {exc}", retry_after=5) from None
+        return render_template("recent.html", issues=[], error="Redis is unavailable."), 503
+    if _wants_json():
+        return jsonify(issues=[row.to_dict() for row in rows])
+    return render_template("recent.html", issues=rows, error=None)

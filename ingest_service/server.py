@@ -1,0 +1,120 @@
+"""Running the app under gunicorn: ``serve(settings)`` for ``afissue ingest`` and ``afissue dev``.
+
+Each worker builds its own app (and so its own Kafka producer and Redis pool) after
+the fork. Returns when gunicorn stops (SIGTERM/SIGINT). Refuses to start without tokens
+unless ``allow_open`` says so explicitly.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from typing import Any
+
+from flask import Flask
+from gunicorn.app.base import BaseApplication
+
+from ingest_service.errors import IngestConfigError
+from ingest_service.settings import IngestSettings
+from ingest_service.tokens import TokenStore
+
+__all__ = ["IngestServer", "check_startable", "serve"]
+
+log = logging.getLogger(__name__)
+
+
+def check_startable(settings: IngestSettings) -> None:
+    """``IngestConfigError`` unless the settings name a readable tokens file or allow_open."""
+    if settings.tokens_file:
+        store = TokenStore(settings.tokens_file)  # raises on unreadable/malformed files
+        if not store.services and not settings.allow_open:
+            raise IngestConfigError(
+                f"tokens file {settings.tokens_file!r} holds no token; add one with "
+                "'afissue token new SERVICE'"
+            )
+        return
+    if not settings.allow_open:
+        raise IngestConfigError(
+            "no tokens file: set AFISSUE_TOKENS_FILE (create entries with "
+            "'afissue token new SERVICE'), or set AFISSUE_ALLOW_OPEN=1 to accept "
+            "unauthenticated events (local use only)"
+        )
+
+
+class IngestServer(BaseApplication):  # type: ignore[misc]
+    """gunicorn application that builds the ingest app in each worker."""
+
+    def __init__(self, settings: IngestSettings, metrics_dir: str | None = None) -> None:
+        self.settings = settings
+        self.metrics_dir = metrics_dir
+        super().__init__()
+
+    def load_config(self) -> None:
+        settings = self.settings
+        threads = max(1, settings.threads)
+        options: dict[str, Any] = {
+            "bind": f"{settings.host}:{settings.port}",
+            "workers": max(1, settings.workers),
+            "threads": threads,
+            "worker_class": "gthread" if threads > 1 else "sync",
+            "timeout": settings.request_timeout_s,
+            "graceful_timeout": 10,
+            "keepalive": 5,
+            "loglevel": settings.log_level,
+            "accesslog": None,
+            "errorlog": "-",
+            "proc_name": "afissue-ingest",
+            "worker_exit": _worker_exit,
+            "child_exit": self._child_exit,
+        }
+        for key, value in options.items():
+            self.cfg.set(key, value)
+
+    def _child_exit(self, _server: Any, worker: Any) -> None:
+        if self.metrics_dir:
+            from prometheus_client import multiprocess
+
+            multiprocess.mark_process_dead(worker.pid, self.metrics_dir)  # type: ignore[no-untyped-call]
+
+    def load(self) -> Flask:
+        from ingest_service import create_app
+
+        test_config = {"PROMETHEUS_MULTIPROC_DIR": self.metrics_dir} if self.metrics_dir else None
+        return create_app(test_config, settings=self.settings)
+
+
+def _worker_exit(_server: Any, worker: Any) -> None:
+    """Flush the worker's Kafka producer so nothing in flight is lost at shutdown."""
+    app = getattr(worker, "wsgi", None)
+    extensions = getattr(app, "extensions", {})
+    ingest_state = extensions.get("afissue_ingest")
+    if ingest_state is not None:
+        ingest_state.close()
+
+
+def _enable_multiprocess_metrics() -> str:
+    """Point prometheus-client at a fresh directory shared by this server's workers."""
+    from prometheus_client import values
+
+    directory = tempfile.mkdtemp(prefix="afissue-ingest-metrics-")
+    # prometheus-client's multiprocess values read this variable when they are created.
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    values.ValueClass = values.MultiProcessValue()  # type: ignore[no-untyped-call]
+    return directory
+
+
+def serve(settings: IngestSettings) -> None:
+    """Run gunicorn in the foreground with the workers/threads of *settings*."""
+    check_startable(settings)
+    if settings.tokens_file is None:
+        log.warning("ingest API running OPEN: any caller may post events (allow_open)")
+    metrics_dir = _enable_multiprocess_metrics()
+    try:
+        IngestServer(settings, metrics_dir).run()
+    except SystemExit as exc:
+        if exc.code not in (None, 0):
+            raise
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)

@@ -1,0 +1,113 @@
+"""The ingest service's settings: one frozen object built from the environment.
+
+Every field is declared with :func:`afissue_logging.config.setting`, so the environment
+variable and the documentation of each setting live next to its default. Build it with
+:meth:`IngestSettings.from_env`; nothing else in the package reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from afissue_logging import config
+from afissue_logging.config import setting
+
+__all__ = ["IngestSettings"]
+
+
+@dataclasses.dataclass(frozen=True)
+class IngestSettings:
+    """Everything the ingest service can be told; defaults suit a local machine."""
+
+    kafka_bootstrap: str = setting(
+        "127.0.0.1:9092", "AFISSUE_KAFKA_BOOTSTRAP", "Kafka bootstrap servers (host:port,...)."
+    )
+    kafka_topic: str = setting(
+        "alphafusion.issues", "AFISSUE_KAFKA_TOPIC", "Kafka topic the accepted events go to."
+    )
+    kafka_compression: str = setting(
+        "lz4", "AFISSUE_KAFKA_COMPRESSION", "Producer compression codec (none, gzip, lz4, zstd)."
+    )
+    kafka_linger_ms: int = setting(
+        2, "AFISSUE_KAFKA_LINGER_MS", "Producer linger.ms: how long librdkafka gathers a batch."
+    )
+    publish_timeout_s: float = setting(
+        5.0,
+        "AFISSUE_PUBLISH_TIMEOUT",
+        "Seconds a request waits for Kafka's delivery report before answering 503.",
+    )
+    redis_url: str = setting(
+        "redis://127.0.0.1:6379/0", "AFISSUE_REDIS_URL", "Redis for recent issues and rate limits."
+    )
+    redis_prefix: str = setting(
+        "afissue:", "AFISSUE_REDIS_PREFIX", "Prefix of every Redis key the ingest service writes."
+    )
+    redis_timeout_s: float = setting(
+        1.0, "AFISSUE_REDIS_TIMEOUT", "Seconds before a Redis connect or command gives up."
+    )
+    recent_ttl_s: int = setting(
+        3600, "AFISSUE_RECENT_TTL", "Seconds an issue stays in the recent list after its last event."
+    )
+    tokens_file: str | None = setting(
+        None,
+        "AFISSUE_TOKENS_FILE",
+        "File of `service sha256-hex-of-token` lines; unset means no token is accepted.",
+    )
+    allow_open: bool = setting(
+        False,
+        "AFISSUE_ALLOW_OPEN",
+        "Accept requests without a token (service taken from the body); for local use only.",
+    )
+    host: str = setting("127.0.0.1", "AFISSUE_INGEST_HOST", "Address gunicorn binds to.")
+    port: int = setting(6001, "AFISSUE_INGEST_PORT", "Port gunicorn binds to.")
+    workers: int = setting(2, "AFISSUE_INGEST_WORKERS", "gunicorn worker processes.")
+    threads: int = setting(
+        8, "AFISSUE_INGEST_THREADS", "Threads per worker (gthread worker when above 1)."
+    )
+    request_timeout_s: int = setting(
+        30, "AFISSUE_INGEST_TIMEOUT", "gunicorn worker timeout in seconds."
+    )
+    rate_limit_events: int = setting(
+        60000,
+        "AFISSUE_RATE_LIMIT",
+        "Events a service may send per rate-limit window, across all workers; 0 disables.",
+    )
+    rate_limit_window_s: int = setting(
+        60, "AFISSUE_RATE_LIMIT_WINDOW", "Length of the rate-limit window in seconds."
+    )
+    max_body_bytes: int = setting(
+        1_048_576,
+        "AFISSUE_MAX_BODY_BYTES",
+        "Largest request body in bytes, checked before and after gzip decoding (413).",
+    )
+    max_batch_events: int = setting(
+        1000, "AFISSUE_MAX_BATCH", "Most events in one batch request (413)."
+    )
+    max_string_chars: int = setting(
+        32768, "AFISSUE_MAX_STRING", "Longest string value anywhere in an event, in characters (413)."
+    )
+    max_frames: int = setting(
+        256, "AFISSUE_MAX_FRAMES", "Most stack frames in one exception (413)."
+    )
+    max_depth: int = setting(
+        32, "AFISSUE_MAX_DEPTH", "Deepest nesting of JSON objects/arrays in a request body (413)."
+    )
+    max_event_bytes: int = setting(
+        900_000,
+        "AFISSUE_MAX_EVENT_BYTES",
+        "Largest single event once encoded for Kafka, in bytes; keep below the broker's "
+        "message.max.bytes (413).",
+    )
+    secret_key: str | None = setting(
+        None,
+        "AFISSUE_SECRET_KEY",
+        "Flask secret key for the UI's sessions and CSRF tokens; random per process when unset.",
+    )
+    log_level: str = setting("info", "AFISSUE_LOG_LEVEL", "Log level of the ingest service.")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> IngestSettings:
+        """Build the settings from *environ*; keyword *overrides* that are not None win."""
+        return config.from_env(cls, environ, **overrides)

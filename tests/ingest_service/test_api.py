@@ -1,0 +1,97 @@
+"""POST /api/v1/issues: accepted events reach Kafka as plain JSON keyed by issue id."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+from flask.testing import FlaskClient
+
+from afissue_logging.fingerprint import compute_fingerprint, issue_id_for
+from tests.ingest_service.conftest import SEED_BODY
+from tests.kafka_helpers import KafkaBed
+
+
+class TestSingleEvent:
+    """One event per request."""
+
+    def test_seed_body_is_published_as_plain_json_keyed_by_issue_id(
+        self, client: FlaskClient, kafka: KafkaBed, kafka_topic: str
+    ) -> None:
+        """The seed's curl body is answered 202 and lands on the topic as readable JSON."""
+        response = client.post("/api/v1/issues", json=SEED_BODY)
+
+        assert response.status_code == 202
+        body = response.get_json()
+        assert body["status"] == "accepted"
+        [message] = kafka.read_all(kafka_topic, 1)
+        event = json.loads(message.value().decode("utf-8"))
+        assert message.key().decode() == body["issue_id"] == event["issue_id"]
+        assert event["event_id"] == body["id"]
+        assert {k: event[k] for k in SEED_BODY} == SEED_BODY
+
+    def test_server_fills_defaults_and_computes_the_issue_id(
+        self, client: FlaskClient, kafka: KafkaBed, kafka_topic: str
+    ) -> None:
+        """Missing event id, timestamp, count, service and fingerprint are filled in."""
+        client.post("/api/v1/issues", json=SEED_BODY)
+
+        [message] = kafka.read_all(kafka_topic, 1)
+        event = json.loads(message.value())
+        assert len(event["event_id"]) == 32
+        assert event["timestamp"] == event["received_at"]
+        assert event["count"] == 1
+        assert event["service"] == "default"
+        assert event["wire_version"] == 1
+        expected = compute_fingerprint({k: v for k, v in event.items() if k != "fingerprint"})
+        assert event["fingerprint"] == expected
+        assert event["issue_id"] == issue_id_for("default", expected)
+
+    def test_client_event_id_and_fingerprint_are_kept(
+        self, client: FlaskClient, kafka: KafkaBed, kafka_topic: str
+    ) -> None:
+        """A client's event id (retries depend on it) and fingerprint are not replaced."""
+        body = {**SEED_BODY, "event_id": "abc123", "fingerprint": "fp-1", "service": "billing"}
+
+        response = client.post("/api/v1/issues", json=body)
+
+        assert response.get_json()["id"] == "abc123"
+        assert response.get_json()["issue_id"] == issue_id_for("billing", "fp-1")
+        [message] = kafka.read_all(kafka_topic, 1)
+        assert json.loads(message.value())["event_id"] == "abc123"
+
+    def test_gzip_body_is_accepted(
+        self, client: FlaskClient, kafka: KafkaBed, kafka_topic: str
+    ) -> None:
+        """``Content-Encoding: gzip`` bodies are decoded."""
+        response = client.post(
+            "/api/v1/issues",
+            data=gzip.compress(json.dumps(SEED_BODY).encode()),
+            headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
+        )
+
+        assert response.status_code == 202
+        assert len(kafka.read_all(kafka_topic, 1)) == 1
+
+
+class TestBatch:
+    """``{"events": [...]}`` requests."""
+
+    def test_each_item_gets_a_result_and_bad_items_do_not_sink_good_ones(
+        self, client: FlaskClient, kafka: KafkaBed, kafka_topic: str
+    ) -> None:
+        """A batch with one invalid item publishes the others and names the bad field."""
+        events = [SEED_BODY, {"description": "no title"}, {**SEED_BODY, "title": "Other"}]
+
+        response = client.post("/api/v1/issues", json={"events": events})
+
+        assert response.status_code == 202
+        results = response.get_json()["results"]
+        assert [r["status"] for r in results] == ["accepted", "rejected", "accepted"]
+        assert results[1]["index"] == 1
+        assert results[1]["error"]["field"] == "events[1].title"
+        messages = kafka.read_all(kafka_topic, 2)
+        assert sorted(json.loads(m.value())["title"] for m in messages) == [
+            "Other",
+            "Payment failed",
+        ]

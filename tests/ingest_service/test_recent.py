@@ -1,0 +1,55 @@
+"""/issues/recent: the last hour's accepted issues, from Redis."""
+
+from __future__ import annotations
+
+import redis
+from flask.testing import FlaskClient
+
+from ingest_service.recent import RecentIssues
+from tests.ingest_service.conftest import SEED_BODY
+
+
+class TestRecentPage:
+    """The HTTP view of the recent list."""
+
+    def test_accepted_issue_shows_as_json(self, client: FlaskClient) -> None:
+        """An accepted event is listed with its issue id, title, service and count."""
+        first = client.post("/api/v1/issues", json={**SEED_BODY, "level": "error"}).get_json()
+        client.post("/api/v1/issues", json={**SEED_BODY, "count": 4})
+
+        response = client.get("/issues/recent", headers={"Accept": "application/json"})
+
+        assert response.status_code == 200
+        [issue] = response.get_json()["issues"]
+        assert issue["issue_id"] == first["issue_id"]
+        assert issue["title"] == "Payment failed"
+        assert issue["service"] == "default"
+        assert issue["count"] == 5
+        assert issue["last_seen"].endswith("Z")
+
+    def test_html_page_escapes_titles(self, client: FlaskClient) -> None:
+        """Titles are HTML-escaped on the page."""
+        client.post("/api/v1/issues", json={**SEED_BODY, "title": "<script>alert(1)</script>"})
+
+        page = client.get("/issues/recent").get_data(as_text=True)
+
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+        assert "<script>alert(1)" not in page
+
+
+class TestRecentIssues:
+    """The Redis store behind the page."""
+
+    def test_entries_expire_after_the_ttl(self, redis_url: str) -> None:
+        """Issues last seen longer ago than the TTL are not listed; counts are windowed."""
+        client = redis.Redis.from_url(redis_url)
+        recent = RecentIssues(client, "t:", ttl=3600)
+        event = {"issue_id": "i1", "title": "t", "service": "s", "received_at": "x", "count": 2}
+
+        recent.record([event], now=1_000_000.0)
+        recent.record([event], now=1_000_000.0 + 1800)
+
+        assert [r.count for r in recent.list(now=1_000_000.0 + 1800)] == [4]
+        assert [r.count for r in recent.list(now=1_000_000.0 + 3700)] == [2]
+        assert recent.list(now=1_000_000.0 + 1800 + 3601) == []
+        client.close()

@@ -1,0 +1,160 @@
+"""serve(): gunicorn serves the very app the API routes are registered on."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from afissue.services import free_port
+from ingest_service import IngestConfigError, IngestSettings
+from ingest_service.server import check_startable
+from ingest_service.tokens import new_token
+from tests.ingest_service.conftest import SEED_BODY
+from tests.kafka_helpers import KafkaBed
+
+_SERVE = (
+    "import os; from ingest_service import IngestSettings, serve; "
+    "serve(IngestSettings.from_env(os.environ))"
+)
+
+
+def _wait_live(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"server exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/api/health/live", timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("server did not come up")
+
+
+@pytest.fixture
+def served(
+    kafka: KafkaBed, kafka_topic: str, redis_url: str, tmp_path: Path
+) -> Iterator[tuple[str, str]]:
+    """``serve()`` running in a child process (2 workers); yields (base url, token)."""
+    token, line = new_token("checkout")
+    tokens = tmp_path / "tokens"
+    tokens.write_text(line + "\n")
+    port = free_port()
+    env = {
+        **os.environ,
+        "AFISSUE_KAFKA_BOOTSTRAP": kafka.bootstrap,
+        "AFISSUE_KAFKA_TOPIC": kafka_topic,
+        "AFISSUE_REDIS_URL": redis_url,
+        "AFISSUE_TOKENS_FILE": str(tokens),
+        "AFISSUE_INGEST_PORT": str(port),
+        "AFISSUE_INGEST_WORKERS": "2",
+        "AFISSUE_INGEST_THREADS": "4",
+    }
+    proc = subprocess.Popen([sys.executable, "-c", _SERVE], env=env, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_live(url, proc)
+        yield url, token
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+def _post(url: str, body: object, token: str | None) -> tuple[int, dict[str, Any]]:
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(
+        f"{url}/api/v1/issues", data=json.dumps(body).encode(), headers=headers, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+class TestServe:
+    """The production server as ``afissue ingest`` runs it."""
+
+    def test_api_route_is_live_on_the_served_app(
+        self, served: tuple[str, str], kafka: KafkaBed, kafka_topic: str
+    ) -> None:
+        """The seed body POSTed to gunicorn is answered 202 and is on the topic."""
+        url, token = served
+
+        status, body = _post(url, SEED_BODY, token)
+
+        assert status == 202, body
+        [message] = kafka.read_all(kafka_topic, 1)
+        assert message.key().decode() == body["issue_id"]
+        assert json.loads(message.value())["service"] == "checkout"
+
+    def test_served_app_requires_the_token(self, served: tuple[str, str]) -> None:
+        """Without a token the served app answers 401."""
+        url, _ = served
+
+        status, body = _post(url, SEED_BODY, None)
+
+        assert status == 401
+        assert body["error"]["field"] == "Authorization"
+
+    def test_sigterm_stops_the_server_cleanly(
+        self, kafka: KafkaBed, kafka_topic: str, redis_url: str
+    ) -> None:
+        """serve() returns (exit code 0) on SIGTERM."""
+        port = free_port()
+        env = {
+            **os.environ,
+            "AFISSUE_KAFKA_BOOTSTRAP": kafka.bootstrap,
+            "AFISSUE_KAFKA_TOPIC": kafka_topic,
+            "AFISSUE_REDIS_URL": redis_url,
+            "AFISSUE_ALLOW_OPEN": "1",
+            "AFISSUE_INGEST_PORT": str(port),
+            "AFISSUE_INGEST_WORKERS": "1",
+        }
+        proc = subprocess.Popen([sys.executable, "-c", _SERVE], env=env, start_new_session=True)
+        try:
+            _wait_live(f"http://127.0.0.1:{port}", proc)
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(30) == 0
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+class TestCheckStartable:
+    """serve() refuses to run open unless told so."""
+
+    def test_no_tokens_and_not_open_is_refused(self) -> None:
+        """Without a tokens file and allow_open, startup fails with a clear error."""
+        with pytest.raises(IngestConfigError, match="AFISSUE_TOKENS_FILE"):
+            check_startable(IngestSettings.from_env({}))
+
+    def test_allow_open_is_accepted(self) -> None:
+        """allow_open explicitly permits running without tokens."""
+        check_startable(IngestSettings.from_env({"AFISSUE_ALLOW_OPEN": "1"}))
+
+    def test_unreadable_tokens_file_is_refused(self, tmp_path: Path) -> None:
+        """A tokens file that cannot be read is a startup error naming the file."""
+        missing = tmp_path / "nope"
+        with pytest.raises(IngestConfigError, match="nope"):
+            check_startable(IngestSettings.from_env({}, tokens_file=str(missing)))
