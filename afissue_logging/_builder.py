@@ -1,0 +1,252 @@
+"""Snapshot -> wire event, on the background thread: render, walk, scrub, fingerprint.
+
+:meth:`EventBuilder.build` never raises for any snapshot (the sender still guards it and
+counts an ``internal`` drop if it ever did). :meth:`EventBuilder.raw_key` gives a cheap
+key for storm aggregation: snapshots with equal raw keys have equal fingerprints.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from afissue_logging._exceptions import InAppRule, exception_to_dict, raw_exception_key
+from afissue_logging._safe import json_safe, safe_repr, text
+from afissue_logging._snapshot import REPORTED_MARKER, Snapshot
+from afissue_logging.fingerprint import compute_fingerprint
+from afissue_logging.scrub import Scrubber
+from afissue_logging.settings import ClientSettings
+from afissue_logging.wire import EventDict, format_timestamp, new_event_id
+
+__all__ = ["STANDARD_RECORD_ATTRS", "EventBuilder", "render_record_message"]
+
+STANDARD_RECORD_ATTRS = frozenset(
+    {
+        *logging.makeLogRecord({}).__dict__,
+        "message",
+        "asctime",
+        "taskName",
+    }
+)
+_TRACE_KEYS = ("trace_id", "traceId", "otelTraceID", "trace")
+_REQUEST_KEYS = ("request_id", "requestId", "x_request_id")
+_CONTEXTVAR_PREFIX = "structlog_"
+_TITLE_CHARS = 200
+
+
+def render_record_message(msg: Any, args: Any, limit: int) -> str:
+    """``msg % args`` as logging would, or a readable fallback when that fails."""
+    template = text(msg, limit) if isinstance(msg, str | bytes) else _safe_str_msg(msg, limit)
+    if not args:
+        return template
+    try:
+        return text(str(msg) % args, limit)
+    except BaseException as error:
+        if isinstance(error, KeyboardInterrupt | SystemExit):
+            raise
+        return text(
+            f"{template} [afissue: formatting failed ({type(error).__name__}); "
+            f"args={safe_repr(args, 1_000)}]",
+            limit,
+        )
+
+
+def _safe_str_msg(msg: Any, limit: int) -> str:
+    return text(msg, limit)
+
+
+def _level_name(record: logging.LogRecord) -> str:
+    name = record.levelname.lower() if isinstance(record.levelname, str) else ""
+    if name in ("debug", "info", "warning", "error", "critical"):
+        return name
+    if record.levelno >= logging.CRITICAL:
+        return "critical"
+    if record.levelno >= logging.ERROR:
+        return "error"
+    return "warning" if record.levelno >= logging.WARNING else "info"
+
+
+class EventBuilder:
+    """Builds wire events for one settings object."""
+
+    def __init__(self, settings: ClientSettings) -> None:
+        self.settings = settings
+        self.scrubber = Scrubber(
+            settings.scrub, [k for k in settings.scrub_keys.split(",") if k.strip()]
+        )
+        self.in_app = InAppRule(settings.in_app_include.split(","))
+        try:
+            self.host = socket.gethostname()
+        except OSError:
+            self.host = "unknown"
+
+    # -- aggregation key -------------------------------------------------------------
+
+    def raw_key(self, snap: Snapshot) -> tuple[Any, ...] | None:
+        """A key with equal-key => equal-fingerprint, or None when there is no cheap one."""
+        if snap.kind == "record" and snap.record is not None:
+            record = snap.record
+            override = record.__dict__.get("fingerprint")
+            if override is not None and not isinstance(override, list | tuple | str):
+                return None
+            head: tuple[Any, ...] = (
+                record.name,
+                record.levelno,
+                record.msg if isinstance(record.msg, str) else id(type(record.msg)),
+                tuple(override) if isinstance(override, list | tuple) else override,
+            )
+        elif snap.kind == "structlog":
+            override = snap.fields.get("fingerprint")
+            if not isinstance(snap.template, str) or not (
+                override is None or isinstance(override, list | tuple | str)
+            ):
+                return None
+            head = (
+                snap.logger,
+                snap.level,
+                snap.template,
+                tuple(override) if isinstance(override, list | tuple) else override,
+            )
+        else:
+            return None
+        try:
+            if snap.exc_info is not None:
+                return head + raw_exception_key(snap.exc_info[1], snap.exc_info[2])
+            hash(head)
+        except TypeError:
+            return None
+        return head
+
+    # -- building ---------------------------------------------------------------------
+
+    def build(self, snap: Snapshot) -> EventDict:
+        """The complete wire event of *snap* (count 1, fingerprint set)."""
+        if snap.kind == "manual" and snap.event is not None:
+            return self._finish_manual(snap)
+        limit = self.settings.max_message_chars
+        event: dict[str, Any] = {"event_id": new_event_id()}
+        fields: Mapping[str, Any]
+        if snap.kind == "record" and snap.record is not None:
+            record = snap.record
+            message = (
+                text(snap.message, limit)
+                if snap.message is not None
+                else render_record_message(record.msg, record.args, limit)
+            )
+            template = text(record.msg, limit)
+            fields = {
+                k: v
+                for k, v in record.__dict__.items()
+                if k not in STANDARD_RECORD_ATTRS and k != REPORTED_MARKER
+            }
+            event.update(
+                timestamp=format_timestamp(record.created),
+                level=_level_name(record),
+                logger=text(record.name, 200),
+                pid=record.process if isinstance(record.process, int) else os.getpid(),
+                thread=text(record.threadName or "", 200),
+            )
+        else:
+            message = text(snap.message if snap.message is not None else snap.template, limit)
+            template = message
+            fields = snap.fields
+            event.update(
+                timestamp=format_timestamp(snap.created),
+                level=snap.level,
+                logger=text(snap.logger, 200),
+                pid=snap.pid,
+                thread=text(snap.thread, 200),
+            )
+        override, fields = self._split_fields(fields, snap, event)
+        scrub = self.scrubber
+        event["message"] = scrub.text(message)
+        event["message_template"] = scrub.text(template)
+        if snap.exc_info is not None:
+            exc = exception_to_dict(snap.exc_info[1], snap.exc_info[2], self.in_app)
+            self._scrub_exception(exc)
+            event["exception"] = exc
+            title = f"{exc['type']}: {exc['value']}" if exc["value"] else exc["type"]
+        else:
+            title = event["message"].split("\n", 1)[0] or "(empty message)"
+        event["title"] = text(title, _TITLE_CHARS)
+        self._add_common(event)
+        event["fingerprint"] = compute_fingerprint(event, override)
+        event["count"] = 1
+        return event  # type: ignore[return-value]
+
+    def _split_fields(
+        self, fields: Mapping[str, Any], snap: Snapshot, event: dict[str, Any]
+    ) -> tuple[list[str] | None, dict[str, Any]]:
+        merged: dict[str, Any] = {}
+        if snap.context is not None:
+            for var, value in snap.context.items():
+                name = var.name
+                if name.startswith(_CONTEXTVAR_PREFIX) and value is not Ellipsis:
+                    merged[name[len(_CONTEXTVAR_PREFIX):]] = value
+        merged.update(fields)
+        override_raw = merged.pop("fingerprint", None)
+        override: list[str] | None = None
+        if isinstance(override_raw, str):
+            override = [override_raw]
+        elif isinstance(override_raw, list | tuple):
+            override = [text(item, 500) for item in override_raw]
+        tags = merged.pop("tags", None)
+        if isinstance(tags, Mapping):
+            event["tags"] = {
+                text(k, 200): self.scrubber.text(text(v, 200)) for k, v in list(tags.items())[:50]
+            }
+        for target, keys in (("trace_id", _TRACE_KEYS), ("request_id", _REQUEST_KEYS)):
+            for key in keys:
+                value = merged.get(key)
+                if value is not None and value != "":
+                    merged.pop(key)
+                    event[target] = text(value, 200)
+                    break
+        for key in ("exception", "stack_info", "timestamp"):
+            merged.pop(key, None)
+        extra = json_safe(merged)
+        if extra:
+            event["extra"] = self.scrubber.mapping(extra)
+        return override, merged
+
+    def _scrub_exception(self, exc: Any) -> None:
+        exc["value"] = self.scrubber.text(exc["value"])
+        for chained in exc.get("chain", ()):
+            chained["value"] = self.scrubber.text(chained["value"])
+
+    def _add_common(self, event: dict[str, Any]) -> None:
+        settings = self.settings
+        event["service"] = settings.service
+        event["environment"] = settings.environment
+        if settings.release:
+            event["release"] = settings.release
+        event["host"] = self.host
+
+    def _finish_manual(self, snap: Snapshot) -> EventDict:
+        safe = json_safe(snap.event or {})
+        event: dict[str, Any] = safe if isinstance(safe, dict) else {}
+        if isinstance(event.get("tags"), dict):
+            event["tags"] = {k: text(v, 200) for k, v in event["tags"].items()}
+        event.setdefault("timestamp", format_timestamp(snap.created))
+        event.setdefault("pid", snap.pid)
+        event.setdefault("thread", snap.thread)
+        event.setdefault("level", "error")
+        override_raw = event.pop("fingerprint", None)
+        override: Sequence[Any] | None = None
+        if isinstance(override_raw, str):
+            override = [override_raw]
+        elif isinstance(override_raw, list | tuple):
+            override = list(override_raw)
+        extra = event.get("extra")
+        if isinstance(extra, Mapping):
+            event["extra"] = self.scrubber.mapping(json_safe(extra))
+        for key in ("title", "description", "message"):
+            if isinstance(event.get(key), str):
+                event[key] = self.scrubber.text(text(event[key], self.settings.max_message_chars))
+        self._add_common(event)
+        event["fingerprint"] = compute_fingerprint(event, override)
+        event.setdefault("count", 1)
+        return event  # type: ignore[return-value]

@@ -1,0 +1,599 @@
+"""The process-wide background sender: queue -> aggregate -> batch -> HTTP -> retry -> spool.
+
+Callers only :meth:`Sender.submit` a snapshot (``put_nowait`` on a bounded queue; a full
+queue is a counted drop, never a wait). One daemon thread per process and settings does
+everything else. A window closes after ``flush_interval`` seconds or ``batch_size``
+distinct events; its events are POSTed as one batch. A failed batch is retried in memory
+with backoff (``Retry-After`` honoured) and then spooled; while a retry is pending, newer
+windows go straight to the spool, which is replayed oldest first after a success, and at
+the next process start. After ``fork()`` the child gets fresh state and its own thread;
+at interpreter exit the sender drains for ``exit_timeout`` seconds and spools the rest.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import dataclasses
+import functools
+import gzip
+import json
+import os
+import queue
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from afissue_logging._builder import EventBuilder
+from afissue_logging._retry import RetryPolicy, parse_retry_after
+from afissue_logging._snapshot import Snapshot, snapshot_manual
+from afissue_logging._transport import HttpTransport, Transport, TransportError
+from afissue_logging.aggregate import Aggregator
+from afissue_logging.settings import ClientSettings
+from afissue_logging.spool import Spool, SpoolError
+from afissue_logging.wire import EventDict, encode_event
+
+__all__ = ["DROP_REASONS", "Sender", "get_sender", "reset_senders", "shutdown_all"]
+
+DROP_REASONS = (
+    "queue_full",
+    "rejected",
+    "too_large",
+    "auth",
+    "spool_full",
+    "spool_error",
+    "internal",
+    "shutdown",
+)
+_REPLAY_PER_PUMP = 20
+_DRAIN_PER_WAKE = 2_000
+
+
+class _Flush:
+    __slots__ = ("done",)
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+
+
+class _Stop:
+    __slots__ = ("deadline", "done")
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+        self.done = threading.Event()
+
+
+@dataclasses.dataclass
+class _Batch:
+    events: list[EventDict]
+    created: float
+    attempts: int = 0
+    from_spool: bool = False
+
+    @property
+    def occurrences(self) -> int:
+        return sum(e.get("count", 1) for e in self.events)
+
+
+_OK, _RETRY, _DONE = "ok", "retry", "done"
+
+
+class Sender:
+    """One background thread delivering the events of one settings object."""
+
+    def __init__(self, settings: ClientSettings, transport: Transport | None = None) -> None:
+        self.settings = settings
+        self._custom_transport = transport
+        self._transport: Transport = transport or HttpTransport(settings.url)
+        self._policy = RetryPolicy(settings.backoff_base, settings.backoff_max, settings.max_retries)
+        self._spool = (
+            Spool(settings.spool_dir or ".", settings.service, settings.spool_max_bytes)
+            if settings.spool_enabled and settings.spool_dir
+            else None
+        )
+        self._builder = EventBuilder(settings)
+        self._reset_process_state()
+
+    # -- process state (reset after fork) ------------------------------------------
+
+    def _reset_process_state(self) -> None:
+        self._pid = os.getpid()
+        self._lock = threading.Lock()
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=max(self.settings.queue_size, 1))
+        self._thread: threading.Thread | None = None
+        self.thread_ident: int | None = None
+        self._closed = False
+        self._counts: dict[str, int] = dict.fromkeys(
+            ("received", "sent", "events_sent", "requests", "aggregated", "retried",
+             "spooled", "replayed"), 0
+        )
+        self._dropped: dict[str, int] = dict.fromkeys(DROP_REASONS, 0)
+        self._unreported: dict[str, int] = {}
+        self._agg = Aggregator()
+        self._window_deadline: float | None = None
+        self._retry: _Batch | None = None
+        self._backoff_until = 0.0
+        self._failures = 0
+        self._replay_wanted = self._spool is not None
+        self._deadline: float | None = None
+
+    def _after_fork_in_child(self) -> None:
+        if isinstance(self._transport, HttpTransport):
+            self._transport._conn = None  # the parent's socket is not ours to use
+            self._transport = HttpTransport(self.settings.url)
+        self._reset_process_state()
+
+    # -- caller side ---------------------------------------------------------------
+
+    def submit(self, snap: Snapshot) -> bool:
+        """Enqueue *snap* without blocking; False (and a counted drop) if the queue is full."""
+        if self._pid != os.getpid():
+            self._after_fork_in_child()
+        if self._thread is None:
+            self.start()
+        if self._closed:
+            self._drop("shutdown", 1)
+            return False
+        try:
+            self._queue.put_nowait(snap)
+        except queue.Full:
+            self._drop("queue_full", 1)
+            return False
+        return True
+
+    def submit_event(self, event: dict[str, Any]) -> bool:
+        """Enqueue an already wire-shaped event (``IssueTrackerClient``)."""
+        return self.submit(snapshot_manual(event))
+
+    def start(self) -> None:
+        """Start the background thread (idempotent; called lazily by :meth:`submit`)."""
+        with self._lock:
+            if self._thread is not None or self._closed:
+                return
+            thread = threading.Thread(target=self._run, name="afissue-sender", daemon=True)
+            self._thread = thread
+            thread.start()
+            self.thread_ident = thread.ident
+        _register_multiprocessing_finalizer()
+
+    def start_if_spooled(self) -> None:
+        """Start now if the spool holds bodies from an earlier run, so they are replayed."""
+        try:
+            if self._spool is not None and self._spool.directory.is_dir() and any(
+                self._spool.directory.iterdir()
+            ):
+                self.start()
+        except OSError:
+            pass
+
+    def count_internal(self) -> None:
+        """Count an internal error of a caller-side component."""
+        self._count_internal()
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Deliver or spool everything submitted so far; False if *timeout* ran out first."""
+        if self._pid != os.getpid() or self._thread is None or self._closed:
+            return self._thread is None or self._pid != os.getpid()
+        if threading.get_ident() == self.thread_ident:
+            return False
+        marker = _Flush()
+        try:
+            self._queue.put(marker, timeout=timeout)
+        except queue.Full:
+            return False
+        return marker.done.wait(timeout)
+
+    def shutdown(self, timeout: float | None = None) -> bool:
+        """Drain for at most *timeout* seconds (default ``exit_timeout``), spool the rest, stop."""
+        if self._pid != os.getpid():
+            return True
+        wait = self.settings.exit_timeout if timeout is None else timeout
+        with self._lock:
+            thread = self._thread
+            if self._closed:
+                return True
+            self._closed = True
+        if thread is None or not thread.is_alive():
+            return True
+        stop = _Stop(time.monotonic() + wait)
+        try:
+            self._queue.put(stop, timeout=wait)
+        except queue.Full:
+            return False
+        # Spooling after the deadline needs a moment more than the drain itself.
+        return stop.done.wait(wait + 1.0)
+
+    def stats(self) -> dict[str, Any]:
+        """Counters of this process: queued, sent, aggregated, retried, spooled, dropped..."""
+        with self._lock:
+            counts = dict(self._counts)
+            dropped = dict(self._dropped)
+        pending = self._queue.qsize()
+        return {
+            "queued": counts.pop("received") + pending,
+            "pending": pending,
+            **counts,
+            "dropped": dropped,
+            "dropped_total": sum(dropped.values()),
+            "spool_files": self._spool.pending() if self._spool else 0,
+        }
+
+    # -- accounting ----------------------------------------------------------------
+
+    def _count(self, name: str, amount: int = 1) -> None:
+        with self._lock:
+            self._counts[name] += amount
+
+    def _drop(self, reason: str, occurrences: int) -> None:
+        if occurrences <= 0:
+            return
+        with self._lock:
+            self._dropped[reason] = self._dropped.get(reason, 0) + occurrences
+            self._unreported[reason] = self._unreported.get(reason, 0) + occurrences
+
+    # -- background thread ---------------------------------------------------------
+
+    def _run(self) -> None:
+        self.thread_ident = threading.get_ident()
+        if self._spool is not None:
+            self._guard(self._spool.recover)
+        while True:
+            try:
+                item = self._queue.get(timeout=self._wait_timeout())
+            except queue.Empty:
+                item = None
+            drained = 0
+            while item is not None:
+                if isinstance(item, _Stop):
+                    self._guard(functools.partial(self._stop, item))
+                    item.done.set()
+                    return
+                if isinstance(item, _Flush):
+                    self._guard(self._flush_now)
+                    item.done.set()
+                else:
+                    self._ingest(item)
+                    if len(self._agg) >= self.settings.batch_size:
+                        self._guard(self._tick)
+                drained += 1
+                if drained >= _DRAIN_PER_WAKE:
+                    break
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    item = None
+            self._guard(self._tick)
+
+    def _guard(self, action: Callable[[], object]) -> None:
+        try:
+            action()
+        except Exception:  # noqa: BLE001
+            self._count_internal()
+
+    def _count_internal(self) -> None:
+        with self._lock:
+            self._counts.setdefault("internal_errors", 0)
+            self._counts["internal_errors"] += 1
+
+    def _wait_timeout(self) -> float:
+        now = time.monotonic()
+        due: list[float] = []
+        if self._window_deadline is not None:
+            due.append(self._window_deadline)
+        if self._retry is not None or self._replay_wanted:
+            due.append(max(self._backoff_until, now))
+        if not due:
+            return 5.0
+        return min(max(min(due) - now, 0.001), 5.0)
+
+    def _ingest(self, snap: Snapshot) -> None:
+        self._count("received")
+        try:
+            raw = self._builder.raw_key(snap)
+            if self._agg.bump_raw(raw):
+                self._count("aggregated")
+                return
+            event = self._builder.build(snap)
+            if self._agg.add(event, raw, aggregate=snap.kind != "manual"):
+                self._count("aggregated")
+        except Exception:  # noqa: BLE001
+            self._count_internal()
+            self._drop("internal", 1)
+            return
+        if self._window_deadline is None:
+            self._window_deadline = time.monotonic() + self.settings.flush_interval
+
+    def _tick(self) -> None:
+        now = time.monotonic()
+        if len(self._agg) and (
+            len(self._agg) >= self.settings.batch_size
+            or (self._window_deadline is not None and now >= self._window_deadline)
+        ):
+            self._close_window()
+        if now >= self._backoff_until:
+            self._pump()
+
+    def _in_backoff(self) -> bool:
+        return self._retry is not None or time.monotonic() < self._backoff_until
+
+    def _close_window(self, *, final: bool = False) -> None:
+        events = self._agg.drain()
+        self._window_deadline = None
+        if not events:
+            return
+        batch = _Batch(events, time.time())
+        if self._in_backoff():
+            self._to_spool(batch)
+            return
+        outcome = self._deliver(batch)
+        if outcome == _RETRY:
+            if final:
+                self._to_spool(batch)
+            else:
+                self._schedule_retry(batch)
+
+    def _flush_now(self) -> None:
+        self._close_window(final=True)
+        if self._retry is not None:
+            batch, self._retry = self._retry, None
+            if time.monotonic() >= self._backoff_until and self._deliver(batch) != _RETRY:
+                return
+            self._to_spool(batch)
+
+    def _stop(self, stop: _Stop) -> None:
+        self._deadline = stop.deadline
+        if time.monotonic() < stop.deadline:
+            self._flush_now()
+        else:
+            events = self._agg.drain()
+            if events:
+                self._to_spool(_Batch(events, time.time()))
+            if self._retry is not None:
+                self._to_spool(self._retry)
+                self._retry = None
+        if isinstance(self._transport, HttpTransport):
+            self._transport.close()
+
+    def _schedule_retry(self, batch: _Batch) -> None:
+        batch.attempts += 1
+        if self._policy.exhausted(batch.attempts):
+            self._to_spool(batch)
+            return
+        self._count("retried")
+        self._retry = batch
+
+    def _backoff(self, retry_after: float | None) -> None:
+        self._failures += 1
+        delay = self._policy.delay(self._failures, retry_after)
+        self._backoff_until = time.monotonic() + delay
+
+    def _pump(self) -> None:
+        """Retry the pending batch, then replay the spool, while deliveries succeed."""
+        if self._retry is not None:
+            batch, self._retry = self._retry, None
+            outcome = self._deliver(batch)
+            if outcome == _RETRY:
+                self._schedule_retry(batch)
+                return
+        if not self._replay_wanted or self._spool is None:
+            return
+        for _ in range(_REPLAY_PER_PUMP):
+            entry = self._spool.claim_oldest()
+            if entry is None:
+                self._replay_wanted = False
+                return
+            try:
+                events = _decode_body(entry.read())
+            except (OSError, ValueError):
+                self._spool.done(entry)
+                self._drop("spool_error", entry.occurrences)
+                continue
+            batch = _Batch(events, entry.created_ns / 1e9, from_spool=True)
+            outcome = self._deliver(batch)
+            if outcome == _RETRY:
+                self._spool.release(entry)
+                return
+            self._spool.done(entry)
+            if outcome == _OK:
+                self._count("replayed", batch.occurrences)
+
+    def _to_spool(self, batch: _Batch) -> None:
+        occurrences = batch.occurrences
+        if self._spool is None:
+            self._drop("spool_error", occurrences)
+            return
+        try:
+            dropped = self._spool.write(_encode_body(batch.events), occurrences, batch.created)
+        except SpoolError:
+            self._drop("spool_error", occurrences)
+            return
+        self._drop("spool_full", dropped)
+        self._count("spooled", occurrences)
+        self._replay_wanted = True
+
+    # -- one HTTP exchange -----------------------------------------------------------
+
+    def _headers(self, compressed: bool) -> dict[str, str]:
+        headers = {"Content-Type": "application/json", "User-Agent": "afissue-logging/0.1"}
+        if compressed:
+            headers["Content-Encoding"] = "gzip"
+        if self.settings.token:
+            headers["Authorization"] = f"Bearer {self.settings.token}"
+        return headers
+
+    def _deliver(self, batch: _Batch) -> str:
+        """POST *batch*; account for it; _OK, _DONE (dropped/partly) or _RETRY."""
+        body = _encode_body(batch.events)
+        compressed = len(body) >= self.settings.gzip_min_bytes
+        if compressed:
+            body = gzip.compress(body, compresslevel=5)
+        timeout = self.settings.timeout
+        if self._deadline is not None:
+            timeout = min(timeout, self._deadline - time.monotonic())
+            if timeout <= 0.01:
+                return _RETRY
+        self._count("requests")
+        try:
+            response = self._transport.send(body, self._headers(compressed), timeout)
+        except TransportError:
+            self._backoff(None)
+            return _RETRY
+        status = response.status
+        if 200 <= status < 300:
+            self._on_success(batch, response.body)
+            return _OK
+        if status == 413 and len(batch.events) > 1:
+            half = len(batch.events) // 2
+            results = [
+                self._deliver(_Batch(part, batch.created, from_spool=batch.from_spool))
+                for part in (batch.events[:half], batch.events[half:])
+            ]
+            if _RETRY in results:
+                # Parts already accepted carry the same event ids: a resend is deduplicated.
+                return _RETRY
+            return _OK if all(r == _OK for r in results) else _DONE
+        if status in (408, 429) or status >= 500:
+            self._backoff(parse_retry_after(response.headers.get("retry-after")))
+            return _RETRY
+        reason = "auth" if status in (401, 403) else "too_large" if status == 413 else "rejected"
+        self._drop(reason, batch.occurrences)
+        return _DONE
+
+    def _on_success(self, batch: _Batch, body: bytes) -> None:
+        self._failures = 0
+        self._backoff_until = 0.0
+        rejected = 0
+        try:
+            payload = json.loads(body.decode("utf-8")) if body else {}
+            results = payload.get("results") if isinstance(payload, dict) else None
+        except (ValueError, UnicodeDecodeError):
+            results = None
+        if isinstance(results, list) and len(results) == len(batch.events):
+            for event, result in zip(batch.events, results, strict=True):
+                if isinstance(result, dict) and result.get("status") == "rejected":
+                    rejected += event.get("count", 1)
+        self._drop("rejected", rejected)
+        self._count("sent", batch.occurrences - rejected)
+        self._count("events_sent", len(batch.events))
+        if not batch.from_spool and self._spool is not None and self._replay_wanted is False:
+            self._replay_wanted = self._spool.pending() > 0
+        self._report_drops()
+
+    def _report_drops(self) -> None:
+        with self._lock:
+            unreported = {k: v for k, v in self._unreported.items() if v}
+            self._unreported = {}
+        if not unreported:
+            return
+        total = sum(unreported.values())
+        if self._deadline is not None:
+            self._restore_unreported(unreported)
+            return
+        event = self._builder.build(
+            snapshot_manual(
+                {
+                    "event_id": _new_id(),
+                    "title": f"afissue client dropped {total} events",
+                    "message": f"afissue client dropped {total} events",
+                    "message_template": "afissue client dropped events",
+                    "level": "warning",
+                    "logger": "afissue_logging",
+                    "extra": {"dropped": unreported, "dropped_total": total},
+                }
+            )
+        )
+        body = _encode_body([event])
+        try:
+            response = self._transport.send(body, self._headers(False), self.settings.timeout)
+            delivered = 200 <= response.status < 300
+        except TransportError:
+            delivered = False
+        self._count("requests")
+        if not delivered:
+            self._restore_unreported(unreported)
+
+    def _restore_unreported(self, unreported: dict[str, int]) -> None:
+        with self._lock:
+            for reason, amount in unreported.items():
+                self._unreported[reason] = self._unreported.get(reason, 0) + amount
+
+
+def _new_id() -> str:
+    from afissue_logging.wire import new_event_id
+
+    return new_event_id()
+
+
+def _encode_body(events: list[EventDict]) -> bytes:
+    return encode_event({"events": events})
+
+
+def _decode_body(data: bytes) -> list[EventDict]:
+    if data[:2] == b"\x1f\x8b":
+        data = gzip.decompress(data)
+    payload = json.loads(data.decode("utf-8"))
+    if isinstance(payload, dict) and isinstance(payload.get("events"), list):
+        return payload["events"]  # type: ignore[no-any-return]
+    raise ValueError("spooled body is not an events batch")
+
+
+# -- the process-wide registry ------------------------------------------------------
+
+_registry: dict[tuple[ClientSettings, int], Sender] = {}
+_registry_lock = threading.Lock()
+_mp_finalizer_pid: int | None = None
+
+
+def get_sender(settings: ClientSettings, transport: Transport | None = None) -> Sender:
+    """The process-wide sender of *settings* (and *transport*, when one is injected)."""
+    key = (settings, id(transport) if transport is not None else 0)
+    sender = _registry.get(key)
+    if sender is None:
+        with _registry_lock:
+            sender = _registry.get(key)
+            if sender is None:
+                sender = Sender(settings, transport)
+                _registry[key] = sender
+    return sender
+
+
+def shutdown_all(timeout: float | None = None) -> None:
+    """Drain and stop every sender of this process (registered with ``atexit``)."""
+    for sender in list(_registry.values()):
+        with contextlib.suppress(Exception):  # never fail interpreter exit
+            sender.shutdown(timeout)
+
+
+def reset_senders() -> None:
+    """Stop and forget every sender without draining (for tests)."""
+    with _registry_lock:
+        senders = list(_registry.values())
+        _registry.clear()
+    for sender in senders:
+        with contextlib.suppress(Exception):
+            sender.shutdown(0.0)
+
+
+def _after_fork_in_child() -> None:
+    global _registry_lock, _mp_finalizer_pid  # noqa: PLW0603
+    _registry_lock = threading.Lock()
+    _mp_finalizer_pid = None
+    for sender in list(_registry.values()):
+        sender._after_fork_in_child()
+
+
+def _register_multiprocessing_finalizer() -> None:
+    """multiprocessing children leave through ``os._exit``: drain in its finalizers too."""
+    global _mp_finalizer_pid  # noqa: PLW0603
+    util = sys.modules.get("multiprocessing.util")
+    if util is None or _mp_finalizer_pid == os.getpid():
+        return
+    _mp_finalizer_pid = os.getpid()
+    util.Finalize(None, shutdown_all, exitpriority=10)
+
+
+atexit.register(shutdown_all)
+os.register_at_fork(after_in_child=_after_fork_in_child)

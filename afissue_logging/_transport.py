@@ -1,0 +1,122 @@
+"""Transports: how one request body reaches the ingest API.
+
+Exceptions::
+
+    TransportError            the request may not have arrived (retry it)
+    └── TransportTimeout      connect or read timed out
+
+A transport answers with a :class:`Response` for any HTTP status; deciding what a
+status means is the sender's job. Unit tests inject their own transport (see
+:mod:`afissue_logging.testing`); :class:`HttpTransport` is the real one: standard
+library ``http.client``, one keep-alive connection, timeouts on every call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import http.client
+import urllib.parse
+from collections.abc import Mapping
+from typing import Protocol
+
+__all__ = [
+    "API_PATH",
+    "HttpTransport",
+    "Response",
+    "Transport",
+    "TransportError",
+    "TransportTimeout",
+]
+
+API_PATH = "/api/v1/issues"
+
+
+class TransportError(Exception):
+    """The request failed before a response arrived; it may be retried."""
+
+
+class TransportTimeout(TransportError):
+    """Connecting or reading timed out."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Response:
+    """An HTTP response: status, lower-cased headers, body."""
+
+    status: int
+    headers: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    body: bytes = b""
+
+
+class Transport(Protocol):
+    """Sends one POST body to the ingest API's issues endpoint."""
+
+    def send(self, body: bytes, headers: Mapping[str, str], timeout: float) -> Response:
+        """POST *body* with *headers*; raise :class:`TransportError` if no response."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+class HttpTransport:
+    """``POST {url}/api/v1/issues`` over one keep-alive ``http.client`` connection."""
+
+    def __init__(self, url: str) -> None:
+        parsed = urllib.parse.urlsplit(url)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ValueError(f"AFISSUE_URL {url!r} is not an http(s) URL")
+        self.scheme = parsed.scheme
+        self.host = parsed.hostname
+        self.port = parsed.port
+        self.path = parsed.path.rstrip("/") + API_PATH
+        self._conn: http.client.HTTPConnection | None = None
+
+    def _connect(self, timeout: float) -> http.client.HTTPConnection:
+        if self.scheme == "https":
+            return http.client.HTTPSConnection(self.host, self.port, timeout=timeout)
+        return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+
+    def send(self, body: bytes, headers: Mapping[str, str], timeout: float) -> Response:
+        """POST once; a stale keep-alive connection is reopened once before giving up."""
+        reused = self._conn is not None
+        try:
+            return self._send(body, headers, timeout)
+        except TransportError:
+            if not reused:
+                raise
+            return self._send(body, headers, timeout)
+
+    def _send(self, body: bytes, headers: Mapping[str, str], timeout: float) -> Response:
+        conn = self._conn
+        if conn is None:
+            conn = self._conn = self._connect(timeout)
+        else:
+            conn.timeout = timeout
+            if conn.sock is not None:
+                conn.sock.settimeout(timeout)
+        try:
+            conn.request("POST", self.path, body=body, headers=dict(headers))
+            response = conn.getresponse()
+            data = response.read()
+            result = Response(
+                response.status, {k.lower(): v for k, v in response.getheaders()}, data
+            )
+            if response.will_close:
+                self.close()
+            return result
+        except TimeoutError as error:
+            self.close()
+            raise TransportTimeout(f"{self.host}:{self.port}: {error}") from error
+        except (OSError, http.client.HTTPException) as error:
+            self.close()
+            raise TransportError(f"{self.host}:{self.port}: {error!r}") from error
+
+    def close(self) -> None:
+        """Close the keep-alive connection (reopened on the next send)."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(OSError):
+                conn.close()

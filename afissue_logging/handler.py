@@ -1,0 +1,136 @@
+"""``IssueHandler``: the stdlib ``logging`` entry point of afissue.
+
+``emit`` runs on the application's thread, so it only snapshots the record and hands it
+to the process-wide sender with ``put_nowait``. It never raises, never blocks and never
+recurses: records of the handler's own loggers and of the HTTP stack, records emitted by
+the sender thread itself, and records already reported by :class:`IssueProcessor` are
+ignored.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from afissue_logging._sender import Sender, get_sender
+from afissue_logging._snapshot import REPORTED_MARKER, snapshot_record
+from afissue_logging._transport import Transport
+from afissue_logging.settings import ClientSettings, load_settings
+
+__all__ = ["IGNORED_LOGGERS", "IssueHandler"]
+
+IGNORED_LOGGERS: tuple[str, ...] = (
+    "afissue_logging",
+    "urllib3",
+    "requests",
+    "httpx",
+    "httpcore",
+    "http.client",
+    "h11",
+    "h2",
+    "hpack",
+    "aiohttp.client",
+)
+_IGNORED_PREFIXES = tuple(name + "." for name in IGNORED_LOGGERS)
+
+
+def _ignored(name: str) -> bool:
+    return name in IGNORED_LOGGERS or name.startswith(_IGNORED_PREFIXES)
+
+
+def _already_reported(record: logging.LogRecord) -> bool:
+    msg = record.msg
+    if isinstance(msg, dict):
+        return bool(msg.get(REPORTED_MARKER))
+    if REPORTED_MARKER in record.__dict__:
+        return True
+    return isinstance(msg, str) and REPORTED_MARKER in msg
+
+
+class IssueHandler(logging.Handler):
+    """Turns records at or above *level* (default ERROR) into afissue issue events.
+
+    Keyword arguments mirror the ``AFISSUE_*`` environment variables (``url``, ``token``,
+    ``service``, ``environment``, ``release``, ``spool_dir``) and win over them; any other
+    :class:`~afissue_logging.settings.ClientSettings` field (``batch_size``,
+    ``flush_interval``, ...) may be passed too. *transport* replaces HTTP (tests).
+    """
+
+    def __init__(
+        self,
+        *,
+        url: str | None = None,
+        token: str | None = None,
+        service: str | None = None,
+        environment: str | None = None,
+        release: str | None = None,
+        spool_dir: str | None = None,
+        level: int | str = logging.ERROR,
+        transport: Transport | None = None,
+        **tuning: Any,
+    ) -> None:
+        super().__init__(level)
+        self.settings: ClientSettings = load_settings(
+            None,
+            url=url,
+            token=token,
+            service=service,
+            environment=environment,
+            release=release,
+            spool_dir=spool_dir,
+            **tuning,
+        )
+        self._transport = transport
+        self._sender: Sender = get_sender(self.settings, transport)
+        self._sender.start_if_spooled()
+
+    @property
+    def sender(self) -> Sender:
+        """The process-wide sender this handler feeds (re-resolved after ``reset``)."""
+        return self._sender
+
+    def handle(self, record: logging.LogRecord) -> bool:
+        """Filter and emit without taking the handler lock: the sender's queue is thread-safe."""
+        result: Any = self.filter(record)
+        if isinstance(result, logging.LogRecord):
+            record = result
+        if result:
+            self.emit(record)
+        return bool(result)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Snapshot *record* and enqueue it; never raises, never blocks."""
+        try:
+            if (
+                _ignored(record.name)
+                or threading.get_ident() == self._sender.thread_ident
+                or _already_reported(record)
+            ):
+                return
+            self._sender.submit(snapshot_record(record))
+        except Exception:  # noqa: BLE001 - logging must never break the application
+            self._sender.count_internal()
+
+    def flush(self, timeout: float | None = None) -> bool:  # type: ignore[override]
+        """Deliver or spool everything emitted so far; False if *timeout* ran out.
+
+        Without *timeout* (as ``logging.shutdown`` calls it) waits at most ``exit_timeout``.
+        """
+        try:
+            return self._sender.flush(self.settings.exit_timeout if timeout is None else timeout)
+        except Exception:  # noqa: BLE001
+            return False
+
+    def close(self) -> None:
+        """Flush (bounded by ``exit_timeout``) and detach; the shared sender keeps running.
+
+        The sender is process-wide (other handlers and processors may feed it); it is
+        drained and stopped at interpreter exit.
+        """
+        self.flush()
+        super().close()
+
+    def stats(self) -> dict[str, Any]:
+        """queued, pending, sent, aggregated, retried, spooled, replayed, dropped by reason."""
+        return self._sender.stats()

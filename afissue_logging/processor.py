@@ -1,0 +1,104 @@
+"""``IssueProcessor``: the structlog entry point of afissue.
+
+A structlog processor in the library's own conventions: settings in ``__init__``, work in
+``__call__(logger, method_name, event_dict)``, which returns the event dict. The level
+comes from the method name (``exception`` is an error); ``exc_info`` is resolved on the
+caller's thread and walked on the sender's. The event dict is marked as reported, so an
+``IssueHandler`` further down a structlog -> stdlib route does not report it again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import MutableMapping
+from typing import Any
+
+from afissue_logging._sender import Sender, get_sender
+from afissue_logging._snapshot import REPORTED_MARKER, snapshot_event_dict
+from afissue_logging._transport import Transport
+from afissue_logging.settings import ClientSettings, load_settings
+
+__all__ = ["IssueProcessor"]
+
+_METHOD_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "msg": logging.INFO,
+    "warn": logging.WARNING,
+    "warning": logging.WARNING,
+    "err": logging.ERROR,
+    "error": logging.ERROR,
+    "exception": logging.ERROR,
+    "critical": logging.CRITICAL,
+    "fatal": logging.CRITICAL,
+}
+
+
+def _level_number(level: int | str) -> int:
+    if isinstance(level, int):
+        return level
+    return _METHOD_LEVELS.get(level.lower(), logging.ERROR)
+
+
+class IssueProcessor:
+    """Reports structlog events at or above *level* (default ``"error"``) as issue events.
+
+    Takes the same keyword arguments as :class:`~afissue_logging.IssueHandler` and feeds
+    the same process-wide sender.
+    """
+
+    def __init__(
+        self,
+        *,
+        url: str | None = None,
+        token: str | None = None,
+        service: str | None = None,
+        environment: str | None = None,
+        release: str | None = None,
+        spool_dir: str | None = None,
+        level: int | str = logging.ERROR,
+        transport: Transport | None = None,
+        **tuning: Any,
+    ) -> None:
+        self.settings: ClientSettings = load_settings(
+            None,
+            url=url,
+            token=token,
+            service=service,
+            environment=environment,
+            release=release,
+            spool_dir=spool_dir,
+            **tuning,
+        )
+        self.level = _level_number(level)
+        self._sender: Sender = get_sender(self.settings, transport)
+        self._sender.start_if_spooled()
+
+    def __call__(
+        self, logger: Any, method_name: str, event_dict: MutableMapping[str, Any]
+    ) -> MutableMapping[str, Any]:
+        """Snapshot and enqueue *event_dict* if its level qualifies; return it marked."""
+        try:
+            if event_dict.get(REPORTED_MARKER):
+                return event_dict
+            level = _METHOD_LEVELS.get(method_name)
+            if level is None:
+                named = event_dict.get("level")
+                level = _level_number(named) if isinstance(named, str) else logging.INFO
+            if level < self.level:
+                return event_dict
+            name = getattr(logger, "name", "")
+            snap = snapshot_event_dict(name if isinstance(name, str) else "", method_name, event_dict)
+            self._sender.submit(snap)
+            event_dict[REPORTED_MARKER] = True
+        except Exception:  # noqa: BLE001 - logging must never break the application
+            self._sender.count_internal()
+        return event_dict
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Deliver or spool everything reported so far; False if *timeout* ran out."""
+        return self._sender.flush(self.settings.exit_timeout if timeout is None else timeout)
+
+    def stats(self) -> dict[str, Any]:
+        """The shared sender's counters (see ``IssueHandler.stats``)."""
+        return self._sender.stats()

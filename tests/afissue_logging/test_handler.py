@@ -1,0 +1,191 @@
+"""IssueHandler: stdlib records become issue events at the (real, local) HTTP capture server."""
+
+from __future__ import annotations
+
+import logging
+import logging.config
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from afissue_logging import IssueHandler
+from afissue_logging.testing import CapturingTransport
+from tests.afissue_logging.capture_server import CaptureServer
+
+
+@pytest.fixture
+def logger() -> Iterator[logging.Logger]:
+    """A non-propagating logger without handlers, cleaned up afterwards."""
+    log = logging.getLogger("tests.app")
+    log.propagate = False
+    log.setLevel(logging.DEBUG)
+    yield log
+    for handler in list(log.handlers):
+        log.removeHandler(handler)
+
+
+def _fail(depth: int) -> None:
+    if depth:
+        _fail(depth - 1)
+    raise ValueError(f"boom at {depth}")
+
+
+class TestIssueHandler:
+    def test_exception_arrives_over_http(
+        self, capture: CaptureServer, spool_dir: str, logger: logging.Logger
+    ) -> None:
+        """A logged exception is POSTed to /api/v1/issues with the wire fields."""
+        handler = IssueHandler(url=capture.url, service="svc", spool_dir=spool_dir, release="1.2")
+        logger.addHandler(handler)
+        try:
+            _fail(2)
+        except ValueError:
+            logger.exception("payment %s failed", "p-1", extra={"order": 7})
+        assert handler.flush(10)
+        (event,) = capture.events
+        assert capture.requests[0]["path"] == "/api/v1/issues"
+        assert event["title"] == "ValueError: boom at 0"
+        assert event["message"] == "payment p-1 failed"
+        assert event["message_template"] == "payment %s failed"
+        assert event["level"] == "error"
+        assert event["logger"] == "tests.app"
+        assert event["service"] == "svc"
+        assert event["release"] == "1.2"
+        assert event["extra"] == {"order": 7}
+        assert event["count"] == 1
+        assert len(event["event_id"]) == 32 and len(event["fingerprint"]) == 32
+        assert "issue_id" not in event
+        assert event["exception"]["frames"][-1]["function"] == "_fail"
+        assert event["exception"]["frames"][-1]["in_app"] is True
+
+    def test_below_level_ignored(
+        self, capture: CaptureServer, spool_dir: str, logger: logging.Logger
+    ) -> None:
+        """Records below ERROR are not reported by default."""
+        handler = IssueHandler(url=capture.url, spool_dir=spool_dir)
+        logger.addHandler(handler)
+        logger.warning("just a warning")
+        logger.error("an error")
+        assert handler.flush(10)
+        assert [e["message"] for e in capture.events] == ["an error"]
+
+    def test_token_sent_as_bearer(
+        self, capture: CaptureServer, spool_dir: str, logger: logging.Logger
+    ) -> None:
+        """A configured token is sent as ``Authorization: Bearer``."""
+        handler = IssueHandler(url=capture.url, token="s3cret", spool_dir=spool_dir)
+        logger.addHandler(handler)
+        logger.error("x")
+        assert handler.flush(10)
+        assert capture.requests[0]["headers"]["Authorization"] == "Bearer s3cret"
+
+    def test_identical_errors_aggregate(
+        self, capture: CaptureServer, spool_dir: str, logger: logging.Logger
+    ) -> None:
+        """500 identical errors in one window arrive as one event with count 500."""
+        handler = IssueHandler(url=capture.url, spool_dir=spool_dir, flush_interval=30)
+        logger.addHandler(handler)
+        for _ in range(500):
+            try:
+                _fail(3)
+            except ValueError:
+                logger.exception("storm")
+        assert handler.flush(10)
+        assert [e["count"] for e in capture.events] == [500]
+        assert handler.stats()["aggregated"] == 499
+        assert handler.stats()["sent"] == 500
+
+    def test_batches_are_bounded_by_size(
+        self, capture: CaptureServer, spool_dir: str, logger: logging.Logger
+    ) -> None:
+        """Distinct events go out in requests of at most batch_size events."""
+        handler = IssueHandler(url=capture.url, spool_dir=spool_dir, batch_size=10, flush_interval=30)
+        logger.addHandler(handler)
+        for i in range(35):
+            logger.error("distinct", extra={"fingerprint": [f"fp-{i}"]})
+        assert handler.flush(10)
+        assert len(capture.events) == 35
+        assert max(len(r["events"]) for r in capture.requests) <= 10
+
+    def test_dictconfig_plain_kwargs(self, capture: CaptureServer, spool_dir: str) -> None:
+        """dictConfig builds the handler from plain keyword arguments (strings included)."""
+        logging.config.dictConfig(
+            {
+                "version": 1,
+                "disable_existing_loggers": False,
+                "handlers": {
+                    "issues": {
+                        "class": "afissue_logging.IssueHandler",
+                        "url": capture.url,
+                        "service": "configured",
+                        "environment": "staging",
+                        "spool_dir": spool_dir,
+                        "level": "ERROR",
+                        "batch_size": "50",
+                    }
+                },
+                "loggers": {"tests.dict": {"handlers": ["issues"], "propagate": False}},
+            }
+        )
+        log = logging.getLogger("tests.dict")
+        handler = log.handlers[0]
+        assert isinstance(handler, IssueHandler)
+        assert handler.settings.batch_size == 50
+        log.error("configured error")
+        assert handler.flush(10)
+        assert capture.events[0]["environment"] == "staging"
+        assert capture.events[0]["service"] == "configured"
+        log.removeHandler(handler)
+
+    def test_env_vars_used_when_kwargs_missing(
+        self, monkeypatch: pytest.MonkeyPatch, capture: CaptureServer, spool_dir: str
+    ) -> None:
+        """AFISSUE_* variables configure a handler built without arguments."""
+        monkeypatch.setenv("AFISSUE_URL", capture.url)
+        monkeypatch.setenv("AFISSUE_SERVICE", "from-env")
+        monkeypatch.setenv("AFISSUE_SPOOL_DIR", spool_dir)
+        monkeypatch.setenv("AFISSUE_TOKEN", "tok")
+        handler = IssueHandler()
+        assert handler.settings.url == capture.url
+        assert handler.settings.service == "from-env"
+        assert handler.settings.token == "tok"
+        assert handler.settings.spool_dir == spool_dir
+
+    def test_unknown_kwarg_rejected(self) -> None:
+        """A misspelled setting fails at configuration time, naming it."""
+        with pytest.raises(TypeError, match="bach_size"):
+            IssueHandler(bach_size=3)
+
+    def test_own_and_http_stack_loggers_ignored(self, spool_dir: str) -> None:
+        """Records of afissue_logging and urllib3 loggers are never reported."""
+        transport = CapturingTransport()
+        handler = IssueHandler(spool_dir=spool_dir, transport=transport)
+        for name in ("afissue_logging.sender", "urllib3.connectionpool", "requests"):
+            handler.handle(logging.makeLogRecord({"name": name, "levelno": 40, "msg": "x"}))
+        handler.handle(logging.makeLogRecord({"name": "app", "levelno": 40, "msg": "kept"}))
+        assert handler.flush(10)
+        assert [e["message"] for e in transport.events] == ["kept"]
+
+    def test_emit_never_raises_when_queue_full(self, spool_dir: str) -> None:
+        """A full queue drops and counts instead of blocking or raising."""
+        transport = CapturingTransport()
+        handler = IssueHandler(spool_dir=spool_dir, transport=transport, queue_size=1)
+        gate = threading.Event()
+        original = transport.send
+
+        def slow_send(body: bytes, headers: object, timeout: float) -> object:
+            gate.wait(10)
+            return original(body, headers, timeout)  # type: ignore[arg-type]
+
+        transport.send = slow_send  # type: ignore[method-assign,assignment]
+        record = logging.makeLogRecord({"name": "app", "levelno": 40, "msg": "x"})
+        handler.handle(record)
+        handler.flush(0.5)
+        for _ in range(50):
+            handler.handle(logging.makeLogRecord({"name": "app", "levelno": 40, "msg": "y"}))
+        gate.set()
+        assert handler.flush(10)
+        stats = handler.stats()
+        assert stats["dropped"]["queue_full"] > 0
+        assert stats["sent"] + stats["dropped_total"] == stats["queued"] + stats["dropped"]["queue_full"]
