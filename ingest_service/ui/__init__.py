@@ -1,0 +1,14 @@
+"""The triage web UI served by the ingest service, and the issue store it shares with the CLI.
+
+``init_app(app, UISettings.from_env(os.environ))`` adds ``/issues`` and
+``/issues/<issue_id>`` (with resolve / ignore / reopen) to a Flask app.
+``ingest_service.ui.store`` and ``ingest_service.ui.query`` are also what
+``afissue issues`` uses, so the CLI and the pages read and write issues the same way.
+"""
+
+from __future__ import annotations
+
+from ingest_service.ui.settings import UISettings
+from ingest_service.ui.views import init_app
+
+__all__ = ["UISettings", "init_app"]

@@ -1,0 +1,191 @@
+"""Turns a stored occurrence into what a person reads: exception chain, frames, context.
+
+Occurrences come from the consumer's ``latest`` field and ``occurrences`` documents, and
+may be in either shape the pipeline has used: frames under ``exception.frames`` or
+beside it (``frames``), context fields at the top level or under ``context``. Every field
+may be missing or of the wrong type; nothing here raises on such input.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import json
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = [
+    "ExceptionView",
+    "FrameView",
+    "OccurrenceView",
+    "as_datetime",
+    "occurrence_view",
+    "pretty_json",
+    "relative_time",
+]
+
+_CONTEXT_FIELDS = (
+    "environment", "release", "host", "pid", "thread", "logger", "level",
+    "trace_id", "request_id", "reporter_id",
+)
+_RELATION_TEXT = {
+    "cause": "The above exception was the direct cause of the following exception:",
+    "context": "During handling of the above exception, another exception occurred:",
+}
+
+
+def relative_time(moment: Any, now: _dt.datetime | None = None) -> str:
+    """``"3s ago"`` / ``"5m ago"`` / ``"2h ago"`` / ``"4d ago"`` for a datetime; ``"-"`` otherwise."""
+    moment = as_datetime(moment)
+    if moment is None:
+        return "-"
+    now = now or _dt.datetime.now(_dt.UTC)
+    seconds = max(0, int((now - moment).total_seconds()))
+    for size, unit in ((86400, "d"), (3600, "h"), (60, "m")):
+        if seconds >= size:
+            return f"{seconds // size}{unit} ago"
+    return f"{seconds}s ago"
+
+
+def as_datetime(value: Any) -> _dt.datetime | None:
+    """An aware datetime from a datetime or an RFC 3339 string; None otherwise."""
+    if isinstance(value, str):
+        try:
+            value = _dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    if not isinstance(value, _dt.datetime):
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=_dt.UTC)
+
+
+def pretty_json(value: Any) -> str:
+    """*value* as indented JSON; anything JSON cannot hold is shown as its ``str``."""
+    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def _str(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return {str(k): v for k, v in value.items()} if isinstance(value, Mapping) else {}
+
+
+@dataclasses.dataclass(frozen=True)
+class FrameView:
+    """One stack frame."""
+
+    filename: str
+    module: str
+    function: str
+    lineno: int | None
+    context_line: str
+    in_app: bool
+
+    @classmethod
+    def of(cls, raw: Any) -> FrameView:
+        frame = _mapping(raw)
+        lineno = frame.get("lineno")
+        return cls(
+            filename=_str(frame.get("filename")),
+            module=_str(frame.get("module")),
+            function=_str(frame.get("function")),
+            lineno=lineno if isinstance(lineno, int) and not isinstance(lineno, bool) else None,
+            context_line=_str(frame.get("context_line")).strip(),
+            in_app=frame.get("in_app") is True,
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class ExceptionView:
+    """One exception of a chain, with the sentence linking it to the next one."""
+
+    type: str
+    value: str
+    module: str
+    frames: list[FrameView]
+    frames_omitted: int
+    leads_to: str
+
+    @classmethod
+    def of(cls, raw: Any, frames: Any = None) -> ExceptionView:
+        exc = _mapping(raw)
+        raw_frames = exc.get("frames") if frames is None else frames
+        omitted = exc.get("frames_omitted")
+        return cls(
+            type=_str(exc.get("type")) or "Exception",
+            value=_str(exc.get("value")),
+            module=_str(exc.get("module")),
+            frames=[FrameView.of(f) for f in raw_frames] if isinstance(raw_frames, list) else [],
+            frames_omitted=omitted if isinstance(omitted, int) else 0,
+            leads_to=_RELATION_TEXT.get(_str(exc.get("relation")), ""),
+        )
+
+    @property
+    def qualified_type(self) -> str:
+        """``module.Type``, leaving out ``builtins``."""
+        if self.module and self.module != "builtins":
+            return f"{self.module}.{self.type}"
+        return self.type
+
+
+@dataclasses.dataclass(frozen=True)
+class OccurrenceView:
+    """One occurrence, ready for a template or a terminal."""
+
+    event_id: str
+    timestamp: _dt.datetime | None
+    message: str
+    description: str
+    count: int | None
+    exceptions: list[ExceptionView]
+    context: dict[str, Any]
+    tags: dict[str, Any]
+    extra: dict[str, Any]
+
+    @property
+    def environment(self) -> str:
+        return _str(self.context.get("environment"))
+
+    @property
+    def release(self) -> str:
+        return _str(self.context.get("release"))
+
+
+def occurrence_view(raw: Any) -> OccurrenceView:
+    """The view of a stored occurrence (``latest`` or an ``occurrences`` document).
+
+    ``exceptions`` is in the order Python prints a traceback: the oldest cause first,
+    the exception that was logged last; each one's ``leads_to`` introduces the next.
+    """
+    data = _mapping(raw)
+    nested = _mapping(data.get("context"))
+    context = {name: data[name] for name in _CONTEXT_FIELDS if data.get(name) not in (None, "")}
+    context.update(
+        {name: nested[name] for name in _CONTEXT_FIELDS if nested.get(name) not in (None, "")}
+    )
+    exceptions: list[ExceptionView] = []
+    exception = data.get("exception")
+    if isinstance(exception, Mapping):
+        chain = exception.get("chain")
+        if isinstance(chain, list):
+            exceptions = [ExceptionView.of(link) for link in chain if isinstance(link, Mapping)]
+        frames = exception.get("frames")
+        if not isinstance(frames, list):
+            frames = data.get("frames")
+        logged = _mapping(exception)
+        logged.pop("relation", None)
+        exceptions.append(ExceptionView.of(logged, frames))
+    count = data.get("coalesced_count", data.get("count"))
+    return OccurrenceView(
+        event_id=_str(data.get("event_id")),
+        timestamp=as_datetime(data.get("timestamp")) or as_datetime(data.get("received_at")),
+        message=_str(data.get("message")),
+        description=_str(data.get("description")),
+        count=count if isinstance(count, int) and not isinstance(count, bool) else None,
+        exceptions=exceptions,
+        context=context,
+        tags=_mapping(nested.get("tags")) or _mapping(data.get("tags")),
+        extra=_mapping(nested.get("extra")) or _mapping(data.get("extra")),
+    )

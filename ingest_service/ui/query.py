@@ -1,0 +1,179 @@
+"""What a list of issues asks for: filters, sort order and a Firestore cursor, validated.
+
+Shared by ``/issues`` (built from the query string) and ``afissue issues list`` (built
+from flags). A cursor is the sort value and the id of the last issue shown, so the next
+page starts right after it even while other issues are updated; it travels in URLs as
+base64url JSON.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import datetime as _dt
+import json
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = [
+    "DEFAULT_STATUS",
+    "SORTS",
+    "STATUSES",
+    "Cursor",
+    "InvalidQuery",
+    "IssueQuery",
+]
+
+STATUSES = ("open", "resolved", "ignored")
+SORTS = ("last_seen", "count", "first_seen")
+DEFAULT_STATUS = "open"
+ANY_STATUS = "all"
+MAX_PAGE_SIZE = 500
+
+
+class InvalidQuery(ValueError):
+    """A filter, sort or cursor value that cannot be used; the message names it."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Cursor:
+    """The position right after one issue in a list sorted by ``sort``, descending."""
+
+    sort: str
+    value: _dt.datetime | int | float
+    issue_id: str
+
+    def encode(self) -> str:
+        """The cursor as an opaque URL-safe token."""
+        value: Any = self.value
+        if isinstance(value, _dt.datetime):
+            kind, value = "t", value.astimezone(_dt.UTC).isoformat()
+        else:
+            kind = "n"
+        raw = json.dumps({"s": self.sort, "k": kind, "v": value, "id": self.issue_id})
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str) -> Cursor:
+        """Parse a token made by :meth:`encode`; ``InvalidQuery`` if it is not one."""
+        try:
+            padded = token + "=" * (-len(token) % 4)
+            data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+            sort, kind, value, issue_id = data["s"], data["k"], data["v"], data["id"]
+            if sort not in SORTS or not isinstance(issue_id, str) or not issue_id:
+                raise ValueError(token)
+            if kind == "t" and isinstance(value, str):
+                moment = _dt.datetime.fromisoformat(value)
+                if moment.tzinfo is None:
+                    raise ValueError(value)
+                return cls(sort, moment, issue_id)
+            if kind == "n" and isinstance(value, int | float) and not isinstance(value, bool):
+                return cls(sort, value, issue_id)
+            raise ValueError(token)
+        except (ValueError, KeyError, TypeError, UnicodeError, binascii.Error):
+            raise InvalidQuery(f"cursor {token[:40]!r} is not a page cursor") from None
+
+
+def _text(value: str | None, name: str, limit: int = 200) -> str | None:
+    value = (value or "").strip()
+    if len(value) > limit:
+        raise InvalidQuery(f"{name} is {len(value)} characters long; at most {limit} expected")
+    return value or None
+
+
+@dataclasses.dataclass(frozen=True)
+class IssueQuery:
+    """Filters (all optional, combined with AND), a descending sort and a page position.
+
+    ``status`` None means any status; ``search`` is a case-insensitive substring of the
+    title (Firestore has no text search: it is applied while scanning the sorted list).
+    """
+
+    status: str | None = DEFAULT_STATUS
+    service: str | None = None
+    environment: str | None = None
+    search: str | None = None
+    sort: str = "last_seen"
+    cursor: Cursor | None = None
+    limit: int = 50
+
+    def __post_init__(self) -> None:
+        if self.status is not None and self.status not in STATUSES:
+            raise InvalidQuery(
+                f"status {self.status!r} is not one of {', '.join((*STATUSES, ANY_STATUS))}"
+            )
+        if self.sort not in SORTS:
+            raise InvalidQuery(f"sort {self.sort!r} is not one of {', '.join(SORTS)}")
+        if not 1 <= self.limit <= MAX_PAGE_SIZE:
+            raise InvalidQuery(f"limit {self.limit} is not between 1 and {MAX_PAGE_SIZE}")
+        if self.cursor is not None and self.cursor.sort != self.sort:
+            raise InvalidQuery(f"the cursor belongs to sort {self.cursor.sort!r}, not {self.sort!r}")
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        status: str | None = DEFAULT_STATUS,
+        service: str | None = None,
+        environment: str | None = None,
+        search: str | None = None,
+        sort: str | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> IssueQuery:
+        """A query from user-typed text: blanks are unset, ``status="all"`` is any status."""
+        status_text = _text(status, "status")
+        sort_text = _text(sort, "sort") or "last_seen"
+        return cls(
+            status=None if status_text in (None, ANY_STATUS) else status_text,
+            service=_text(service, "service"),
+            environment=_text(environment, "environment"),
+            search=_text(search, "search"),
+            sort=sort_text,
+            cursor=Cursor.decode(cursor) if cursor else None,
+            limit=limit,
+        )
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str], limit: int) -> IssueQuery:
+        """A query from a request's query string (``status`` defaults to open)."""
+        return cls.build(
+            status=args.get("status", DEFAULT_STATUS),
+            service=args.get("service"),
+            environment=args.get("environment"),
+            search=args.get("q"),
+            sort=args.get("sort"),
+            cursor=args.get("cursor"),
+            limit=limit,
+        )
+
+    def to_args(self, cursor: Cursor | None = None) -> dict[str, Any]:
+        """Query-string arguments that rebuild this query at *cursor* (first page if None)."""
+        args: dict[str, Any] = {
+            "status": self.status or ANY_STATUS,
+            "service": self.service or "",
+            "environment": self.environment or "",
+            "q": self.search or "",
+            "sort": self.sort,
+        }
+        if cursor is not None:
+            args["cursor"] = cursor.encode()
+        return {k: v for k, v in args.items() if v}
+
+    def equality_filters(self) -> list[tuple[str, str, str]]:
+        """The Firestore ``where`` clauses, as (field, operator, value)."""
+        filters = []
+        if self.service:
+            filters.append(("service", "==", self.service))
+        if self.status:
+            filters.append(("status", "==", self.status))
+        if self.environment:
+            filters.append(("environments", "array_contains", self.environment))
+        return filters
+
+    def matches_search(self, title: Any) -> bool:
+        """Whether an issue titled *title* passes the text search."""
+        if not self.search:
+            return True
+        return isinstance(title, str) and self.search.casefold() in title.casefold()

@@ -1,0 +1,71 @@
+"""The web UI's and ``afissue issues``' settings: one frozen object built from the environment.
+
+The Firestore names are the consumer's (``AFISSUE_FIRESTORE_PROJECT``,
+``AFISSUE_FIRESTORE_COLLECTION``, ``FIRESTORE_EMULATOR_HOST``), so the UI and the CLI
+read exactly the documents the consumer writes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from afissue_logging import config
+from afissue_logging.config import setting
+
+__all__ = ["UISettings"]
+
+
+@dataclasses.dataclass(frozen=True)
+class UISettings:
+    """Where the issues are, who may change them, and how pages are cut."""
+
+    firestore_project: str = setting(
+        "afissue-local", "AFISSUE_FIRESTORE_PROJECT", "Google Cloud project of the issue store."
+    )
+    firestore_collection: str = setting(
+        "issues", "AFISSUE_FIRESTORE_COLLECTION", "Firestore collection of the issue documents."
+    )
+    firestore_emulator_host: str | None = setting(
+        None, "FIRESTORE_EMULATOR_HOST", "host:port of a Firestore emulator (standard name)."
+    )
+    operators_file: str | None = setting(
+        None,
+        "AFISSUE_UI_OPERATORS_FILE",
+        "File of `operator sha256-hex-of-token` lines (the tokens-file format, made with "
+        "`afissue token new NAME`); operators log in to the web UI with their token.",
+    )
+    open_access: bool = setting(
+        False,
+        "AFISSUE_UI_OPEN",
+        "Serve the web UI and its actions without login (actions recorded as `anonymous`); "
+        "for local use only.",
+    )
+    secret_key: str | None = setting(
+        None,
+        "AFISSUE_SECRET_KEY",
+        "Key signing the UI's session cookie (login and CSRF token); random per process when "
+        "unset, so set it when several workers serve the UI.",
+    )
+    secure_cookies: bool = setting(
+        False,
+        "AFISSUE_UI_SECURE_COOKIES",
+        "Mark the UI's session cookie Secure (send it over HTTPS only).",
+    )
+    page_size: int = setting(50, "AFISSUE_UI_PAGE_SIZE", "Issues per page of `/issues`.")
+    search_scan_limit: int = setting(
+        1000,
+        "AFISSUE_UI_SEARCH_SCAN",
+        "Most issue documents one page of a title search reads before offering the next page.",
+    )
+    history_limit: int = setting(
+        100,
+        "AFISSUE_UI_HISTORY_LIMIT",
+        "Most `status_history` entries kept on an issue when its status is changed.",
+    )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> UISettings:
+        """Build the settings from *environ*; keyword *overrides* that are not None win."""
+        return config.from_env(cls, environ, **overrides)

@@ -1,0 +1,220 @@
+"""Reading issue documents from Firestore and changing their status: the UI's and the CLI's store.
+
+The documents are written by the consumer (layout in ``docs/consumer.md``); this module
+reads them defensively (any field may be missing) and writes only ``status``,
+``status_history`` and ``updated_at``, in a transaction, so a status change and the
+consumer's counting never overwrite each other.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+from typing import Any
+
+from ingest_service.ui.query import STATUSES, Cursor, IssueQuery
+
+__all__ = [
+    "ACTIONS",
+    "IssueNotFound",
+    "IssuePage",
+    "IssueStore",
+    "StatusChange",
+    "firestore_client",
+    "valid_issue_id",
+]
+
+ACTIONS = {"resolve": "resolved", "ignore": "ignored", "reopen": "open"}
+_SCAN_BATCH = 200
+_MAX_ID_LENGTH = 200
+
+
+class IssueNotFound(LookupError):
+    """No issue document has this id."""
+
+
+def firestore_client(project: str, emulator_host: str | None) -> Any:
+    """A Firestore client; anonymous credentials when talking to the emulator."""
+    from google.cloud import firestore
+
+    if emulator_host:
+        import os
+
+        from google.auth.credentials import AnonymousCredentials
+
+        # google-cloud-firestore only finds an emulator through this variable.
+        os.environ["FIRESTORE_EMULATOR_HOST"] = emulator_host
+        return firestore.Client(
+            project=project, credentials=AnonymousCredentials()  # type: ignore[no-untyped-call]
+        )
+    return firestore.Client(project=project)
+
+
+def valid_issue_id(issue_id: str) -> bool:
+    """Whether *issue_id* can name a Firestore document (others cannot exist)."""
+    return (
+        0 < len(issue_id) <= _MAX_ID_LENGTH
+        and "/" not in issue_id
+        and issue_id not in (".", "..")
+        and not (issue_id.startswith("__") and issue_id.endswith("__"))
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class IssuePage:
+    """One page of a list: the issues, where the next page starts, how many were read."""
+
+    issues: list[dict[str, Any]]
+    next_cursor: Cursor | None
+    scanned: int
+
+
+@dataclasses.dataclass(frozen=True)
+class StatusChange:
+    """The outcome of an action: the issue afterwards and whether its status changed."""
+
+    issue: dict[str, Any]
+    changed: bool
+
+
+def _as_row(snapshot: Any) -> dict[str, Any]:
+    row: dict[str, Any] = snapshot.to_dict() or {}
+    row["issue_id"] = snapshot.id
+    return row
+
+
+def _cursor_after(row: dict[str, Any], sort: str) -> Cursor | None:
+    value = row.get(sort)
+    if isinstance(value, _dt.datetime | int | float) and not isinstance(value, bool):
+        return Cursor(sort, value, row["issue_id"])
+    return None
+
+
+def _timestamp_of(row: dict[str, Any]) -> float:
+    moment = row.get("timestamp")
+    if isinstance(moment, _dt.datetime):
+        return moment.timestamp()
+    if isinstance(moment, str):
+        try:
+            return _dt.datetime.fromisoformat(moment.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            return 0.0
+    return 0.0
+
+
+class IssueStore:
+    """The issue documents of one collection."""
+
+    def __init__(
+        self,
+        db: Any,
+        collection: str = "issues",
+        *,
+        search_scan_limit: int = 1000,
+        history_limit: int = 100,
+    ) -> None:
+        self.db = db
+        self.collection = collection
+        self.search_scan_limit = search_scan_limit
+        self.history_limit = history_limit
+
+    def _base_query(self, query: IssueQuery) -> Any:
+        from google.cloud import firestore
+
+        ref = self.db.collection(self.collection)
+        for field, op, value in query.equality_filters():
+            ref = ref.where(filter=firestore.FieldFilter(field, op, value))
+        return ref.order_by(query.sort, direction=firestore.Query.DESCENDING).order_by(
+            "__name__", direction=firestore.Query.DESCENDING
+        )
+
+    def _fetch(self, query: IssueQuery, after: Cursor | None, size: int) -> list[dict[str, Any]]:
+        ref = self._base_query(query)
+        if after is not None:
+            ref = ref.start_after({query.sort: after.value, "__name__": after.issue_id})
+        return [_as_row(snapshot) for snapshot in ref.limit(size).stream()]
+
+    def find(self, query: IssueQuery) -> IssuePage:
+        """One page of issues matching *query*, starting after ``query.cursor``.
+
+        Without a text search this is one Firestore query of ``limit + 1`` documents. A
+        search scans the sorted list in batches until the page is full or
+        ``search_scan_limit`` documents were read; the cursor then resumes the scan.
+        """
+        if not query.search:
+            rows = self._fetch(query, query.cursor, query.limit + 1)
+            more = len(rows) > query.limit
+            rows = rows[: query.limit]
+            next_cursor = _cursor_after(rows[-1], query.sort) if more and rows else None
+            return IssuePage(rows, next_cursor, len(rows))
+
+        found: list[dict[str, Any]] = []
+        scanned = 0
+        position = query.cursor
+        while len(found) < query.limit and scanned < self.search_scan_limit:
+            batch = self._fetch(query, position, min(_SCAN_BATCH, self.search_scan_limit - scanned))
+            if not batch:
+                return IssuePage(found, None, scanned)
+            for row in batch:
+                scanned += 1
+                position = _cursor_after(row, query.sort)
+                if query.matches_search(row.get("title")):
+                    found.append(row)
+                    if len(found) == query.limit:
+                        break
+            if position is None:
+                break
+        return IssuePage(found, position, scanned)
+
+    def get(self, issue_id: str) -> dict[str, Any] | None:
+        """The issue document *issue_id* (with ``issue_id`` set), or None."""
+        if not valid_issue_id(issue_id):
+            return None
+        snapshot = self.db.collection(self.collection).document(issue_id).get()
+        return _as_row(snapshot) if snapshot.exists else None
+
+    def occurrences(self, issue_id: str, limit: int = 20) -> list[dict[str, Any]]:
+        """The recent occurrences kept under the issue, newest first."""
+        if not valid_issue_id(issue_id):
+            return []
+        ref = self.db.collection(self.collection).document(issue_id).collection("occurrences")
+        rows = [snapshot.to_dict() or {} for snapshot in ref.limit(200).stream()]
+        rows.sort(key=_timestamp_of, reverse=True)
+        return rows[:limit]
+
+    def set_status(self, issue_id: str, status: str, by: str, reason: str) -> StatusChange:
+        """Set *issue_id*'s status in a transaction, appending to its bounded history.
+
+        Setting the status it already has changes nothing. ``IssueNotFound`` if there is
+        no such issue.
+        """
+        from google.cloud import firestore
+
+        if status not in STATUSES:
+            raise ValueError(f"status {status!r} is not one of {', '.join(STATUSES)}")
+        if not valid_issue_id(issue_id):
+            raise IssueNotFound(issue_id)
+        ref = self.db.collection(self.collection).document(issue_id)
+        history_limit = self.history_limit
+
+        @firestore.transactional
+        def apply(transaction: Any) -> StatusChange:
+            snapshot = ref.get(transaction=transaction)
+            if not snapshot.exists:
+                raise IssueNotFound(issue_id)
+            row = _as_row(snapshot)
+            if row.get("status") == status:
+                return StatusChange(row, changed=False)
+            now = _dt.datetime.now(_dt.UTC)
+            history = [h for h in row.get("status_history") or [] if isinstance(h, dict)]
+            history.append({"status": status, "at": now, "by": by, "reason": reason})
+            fields = {
+                "status": status,
+                "status_history": history[-history_limit:],
+                "updated_at": now,
+            }
+            transaction.update(ref, fields)
+            return StatusChange({**row, **fields}, changed=True)
+
+        result: StatusChange = apply(self.db.transaction())
+        return result

@@ -1,0 +1,251 @@
+"""The pages: ``/issues`` (list), ``/issues/<id>`` (detail), the status actions and login.
+
+Server-rendered with Jinja (autoescaped: user data is never marked safe), no script.
+Every POST carries the session's CSRF token; every page but the login page needs an
+operator (or ``AFISSUE_UI_OPEN``).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from google.api_core.exceptions import GoogleAPICallError, RetryError
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as BaseResponse
+
+from ingest_service.tokens import TokenStore
+from ingest_service.ui import csrf, headers
+from ingest_service.ui.auth import Operators
+from ingest_service.ui.present import as_datetime, occurrence_view, pretty_json, relative_time
+from ingest_service.ui.query import SORTS, STATUSES, InvalidQuery, IssueQuery
+from ingest_service.ui.settings import UISettings
+from ingest_service.ui.store import ACTIONS, IssueNotFound, IssueStore, firestore_client
+
+__all__ = ["UIState", "bp", "init_app"]
+
+_KEY = "afissue_ui"
+_LEVELS = ("critical", "fatal", "error", "warning", "info", "debug")
+
+bp = Blueprint(
+    "issues_ui",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/issues/static",
+)
+
+
+@dataclass
+class UIState:
+    """What the pages need: settings, the issue store and the access rule."""
+
+    settings: UISettings
+    store: IssueStore
+    operators: Operators
+
+
+def _state() -> UIState:
+    state: UIState = current_app.extensions[_KEY]
+    return state
+
+
+def init_app(app: Flask, settings: UISettings, store: IssueStore | None = None) -> None:
+    """Serve the UI from *app*: blueprint, session cookie rules and security headers.
+
+    The blueprint checks its own CSRF tokens (403 page); an app that also installs
+    ``ingest_service.csrf.CSRFProtect`` should exempt ``bp`` from it.
+    """
+    if store is None:
+        db = firestore_client(settings.firestore_project, settings.firestore_emulator_host)
+        store = IssueStore(
+            db,
+            settings.firestore_collection,
+            search_scan_limit=settings.search_scan_limit,
+            history_limit=settings.history_limit,
+        )
+    tokens = TokenStore(settings.operators_file) if settings.operators_file else None
+    app.extensions[_KEY] = UIState(settings, store, Operators(tokens, settings.open_access))
+    if not app.secret_key:
+        app.secret_key = settings.secret_key or secrets.token_hex(32)
+    if app.config.get("SESSION_COOKIE_SAMESITE") is None:
+        app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    if settings.secure_cookies:
+        app.config["SESSION_COOKIE_SECURE"] = True
+    app.register_blueprint(bp)
+
+
+def _css_token(value: Any, allowed: tuple[str, ...]) -> str:
+    text = str(value or "").lower()
+    return text if text in allowed else "other"
+
+
+@bp.context_processor
+def _helpers() -> dict[str, Any]:
+    return {
+        "ago": relative_time,
+        "as_datetime": as_datetime,
+        "csrf_token": csrf.csrf_token,
+        "csrf_field": csrf.FIELD,
+        "operator": _state().operators.current(),
+        "can_log_in": _state().operators.can_log_in,
+        "open_access": _state().operators.open_access,
+        "pretty_json": pretty_json,
+        "level_class": lambda level: _css_token(level, _LEVELS),
+        "status_class": lambda status: _css_token(status, STATUSES),
+    }
+
+
+@bp.before_request
+def _guard() -> BaseResponse | None:
+    csrf.protect()
+    if request.endpoint in ("issues_ui.login", "issues_ui.static"):
+        return None
+    if _state().operators.current() is None:
+        if request.method == "GET":
+            return redirect(url_for("issues_ui.login", next=request.full_path.rstrip("?")))
+        abort(401, description="Log in as an operator first.")
+    return None
+
+
+@bp.after_request
+def _headers(response: BaseResponse) -> BaseResponse:
+    return headers.security_headers(response)
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(error: HTTPException) -> tuple[str, int]:
+    code = error.code or 500
+    return render_template(
+        "afissue_ui/error.html", code=code, name=error.name, message=error.description
+    ), code
+
+
+@bp.errorhandler(GoogleAPICallError)
+@bp.errorhandler(RetryError)
+def _store_error(error: Exception) -> tuple[str, int]:
+    current_app.logger.warning("issue store error: %s", error)
+    return render_template(
+        "afissue_ui/error.html",
+        code=503,
+        name="Issue store unavailable",
+        message=f"Firestore answered: {error}",
+    ), 503
+
+
+@bp.get("/issues")
+def issue_list() -> str:
+    state = _state()
+    try:
+        query = IssueQuery.from_args(request.args, state.settings.page_size)
+    except InvalidQuery as exc:
+        abort(400, description=str(exc))
+    page = state.store.find(query)
+    next_url = (
+        url_for("issues_ui.issue_list", **query.to_args(page.next_cursor))
+        if page.next_cursor is not None
+        else None
+    )
+    return render_template(
+        "afissue_ui/list.html",
+        query=query,
+        page=page,
+        next_url=next_url,
+        first_url=url_for("issues_ui.issue_list", **query.to_args()),
+        statuses=STATUSES,
+        sorts=SORTS,
+    )
+
+
+def _history(issue: dict[str, Any]) -> list[dict[str, Any]]:
+    entries = [h for h in issue.get("status_history") or [] if isinstance(h, dict)]
+    return [
+        {
+            "status": str(h.get("status") or ""),
+            "at": as_datetime(h.get("at")),
+            "by": str(h.get("by") or ""),
+            "reason": str(h.get("reason") or ""),
+        }
+        for h in reversed(entries)
+    ]
+
+
+def _strings(value: Any) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
+@bp.get("/issues/<issue_id>")
+def issue_detail(issue_id: str) -> str:
+    state = _state()
+    issue = state.store.get(issue_id)
+    if issue is None:
+        abort(404, description=f"There is no issue {issue_id!r}.")
+    return render_template(
+        "afissue_ui/detail.html",
+        issue=issue,
+        latest=occurrence_view(issue.get("latest")),
+        occurrences=[occurrence_view(o) for o in state.store.occurrences(issue_id)],
+        history=_history(issue),
+        environments=_strings(issue.get("environments")),
+        releases=_strings(issue.get("releases")),
+        actions=[a for a, status in ACTIONS.items() if status != issue.get("status")],
+    )
+
+
+@bp.post("/issues/<issue_id>/<any(resolve, ignore, reopen):action>")
+def issue_action(issue_id: str, action: str) -> BaseResponse:
+    state = _state()
+    operator = state.operators.current() or ""
+    try:
+        change = state.store.set_status(issue_id, ACTIONS[action], operator, f"{action} (web UI)")
+    except IssueNotFound:
+        abort(404, description=f"There is no issue {issue_id!r}.")
+    status = change.issue.get("status")
+    flash(f"Issue {status}." if change.changed else f"The issue was already {status}.")
+    return redirect(url_for("issues_ui.issue_detail", issue_id=issue_id), code=303)
+
+
+def _local_target(target: str | None) -> str:
+    """*target* if it is a path on this site (never another host), else the list."""
+    if target and target.startswith("/") and not target.startswith("//"):
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and "\\" not in target:
+            return target
+    return url_for("issues_ui.issue_list")
+
+
+@bp.route("/issues/login", methods=["GET", "POST"])
+def login() -> BaseResponse | tuple[str, int]:
+    operators = _state().operators
+    target = _local_target(request.values.get("next"))
+    error = None
+    if request.method == "POST":
+        operator = operators.log_in(request.form.get("token", "").strip())
+        if operator is not None:
+            csrf.rotate()
+            flash(f"Logged in as {operator}.")
+            return redirect(target, code=303)
+        error = "That token does not belong to an operator."
+    elif operators.current() is not None:
+        return redirect(target)
+    html = render_template("afissue_ui/login.html", error=error, next=target)
+    return html, 401 if error else 200
+
+
+@bp.post("/issues/logout")
+def logout() -> BaseResponse:
+    Operators.log_out()
+    return redirect(url_for("issues_ui.login"), code=303)

@@ -1,0 +1,108 @@
+"""Issue documents in the consumer's layout, written straight into the emulator."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any
+
+NOW = _dt.datetime.now(_dt.UTC).replace(microsecond=0)
+
+
+def ago(**delta: float) -> _dt.datetime:
+    """A moment *delta* before the start of the test run."""
+    return NOW - _dt.timedelta(**delta)
+
+
+def frame(function: str, *, in_app: bool = True, line: str = "do_it()") -> dict[str, Any]:
+    """One stack frame."""
+    module = "app.orders" if in_app else "lib.http"
+    return {
+        "filename": f"/srv/{module.replace('.', '/')}.py",
+        "module": module,
+        "function": function,
+        "lineno": 42,
+        "context_line": line,
+        "in_app": in_app,
+    }
+
+
+def occurrence(message: str = "Payment failed for order 1234", **fields: Any) -> dict[str, Any]:
+    """An occurrence as the consumer stores it (``latest`` and ``occurrences`` documents)."""
+    base: dict[str, Any] = {
+        "event_id": "e" * 32,
+        "timestamp": ago(minutes=5),
+        "count": 1,
+        "message": message,
+        "level": "error",
+        "logger": "app.orders",
+        "exception": {
+            "type": "ValueError",
+            "value": "card declined",
+            "module": "builtins",
+            "chain": [
+                {
+                    "type": "TimeoutError",
+                    "value": "gateway timed out",
+                    "module": "builtins",
+                    "relation": "cause",
+                    "frames": [frame("call_gateway", in_app=False, line="sock.recv()")],
+                }
+            ],
+        },
+        "frames": [
+            frame("handle_request", in_app=False, line="return view()"),
+            frame("charge", line="raise ValueError('card declined')"),
+        ],
+        "context": {
+            "environment": "production",
+            "release": "1.4.2",
+            "host": "web-1",
+            "tags": {"region": "eu-west"},
+            "extra": {"order_id": 1234, "amount": "9.99"},
+            "trace_id": "t-1",
+        },
+    }
+    base.update(fields)
+    return base
+
+
+def issue(issue_id: str, **fields: Any) -> dict[str, Any]:
+    """An issue document; *fields* override the defaults."""
+    doc: dict[str, Any] = {
+        "issue_id": issue_id,
+        "service": "payments",
+        "fingerprint": f"fp-{issue_id}",
+        "title": f"ValueError: card declined ({issue_id})",
+        "culprit": "app.orders in charge",
+        "level": "error",
+        "type": "bug",
+        "priority": "medium",
+        "status": "open",
+        "count": 3,
+        "first_seen": ago(hours=2),
+        "last_seen": ago(minutes=5),
+        "environments": ["production"],
+        "releases": ["1.4.2"],
+        "latest": occurrence(),
+        "created_at": ago(hours=2),
+        "updated_at": ago(minutes=5),
+        "regressed_at": None,
+        "status_history": [
+            {"status": "open", "at": ago(hours=2), "by": "consumer", "reason": "first seen"}
+        ],
+    }
+    doc.update(fields)
+    return doc
+
+
+def put(db: Any, collection: str, doc: dict[str, Any], occurrences: int = 0) -> str:
+    """Write *doc* (and *occurrences* ring documents) and return its id."""
+    ref = db.collection(collection).document(doc["issue_id"])
+    ref.set(doc)
+    for n in range(occurrences):
+        ref.collection("occurrences").document(f"{n:02d}").set(
+            occurrence(
+                f"occurrence {n}", timestamp=ago(minutes=5 + n), coalesced_count=n + 1
+            )
+        )
+    return str(doc["issue_id"])

@@ -1,0 +1,68 @@
+"""firestore.indexes.json declares a composite index for every query the store can make.
+
+The emulator runs any query without indexes, so this is what keeps production (where a
+missing index is an error) honest.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import pytest
+
+from ingest_service.ui.query import SORTS, IssueQuery
+
+INDEXES = Path(__file__).resolve().parents[3] / "firestore.indexes.json"
+FieldSpec = tuple[str, str]
+
+
+def declared() -> list[tuple[frozenset[FieldSpec], FieldSpec]]:
+    """Each declared index of ``issues`` as (equality fields, sort field)."""
+    data = json.loads(INDEXES.read_text())
+    result = []
+    for index in data["indexes"]:
+        assert index["collectionGroup"] == "issues"
+        assert index["queryScope"] == "COLLECTION"
+        specs = [
+            (f["fieldPath"], f.get("order") or f["arrayConfig"]) for f in index["fields"]
+        ]
+        result.append((frozenset(specs[:-1]), specs[-1]))
+    return result
+
+
+def needed(query: IssueQuery) -> tuple[frozenset[FieldSpec], FieldSpec] | None:
+    """The composite index *query* needs, or None when single-field indexes serve it."""
+    mode = {"==": "ASCENDING", "array_contains": "CONTAINS"}
+    equality = frozenset((field, mode[op]) for field, op, _ in query.equality_filters())
+    return (equality, (query.sort, "DESCENDING")) if equality else None
+
+
+QUERIES = [
+    IssueQuery.build(status=status, service=service, environment=env, sort=sort)
+    for status, service, env, sort in itertools.product(
+        ("all", "open"), ("", "web"), ("", "prod"), SORTS
+    )
+]
+
+
+class TestIndexes:
+    @pytest.mark.parametrize("query", QUERIES, ids=repr)
+    def test_query_has_its_index(self, query: IssueQuery) -> None:
+        """Every filter combination with every sort has a declared composite index."""
+        index = needed(query)
+        assert index is None or index in declared()
+
+    def test_no_unused_index(self) -> None:
+        """Every declared index serves some query (indexes cost writes)."""
+        used = {needed(q) for q in QUERIES}
+        assert [i for i in declared() if i not in used] == []
+
+    def test_big_fields_are_not_indexed(self) -> None:
+        """The full latest occurrence and the history are exempt from single-field indexes."""
+        overrides = json.loads(INDEXES.read_text())["fieldOverrides"]
+        assert {(o["fieldPath"], tuple(o["indexes"])) for o in overrides} == {
+            ("latest", ()),
+            ("status_history", ()),
+        }

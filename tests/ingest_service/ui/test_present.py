@@ -1,0 +1,93 @@
+"""Turning stored occurrences into views, whatever shape or gaps they have."""
+
+from __future__ import annotations
+
+import datetime as _dt
+
+from ingest_service.ui.present import occurrence_view, pretty_json, relative_time
+from tests.ingest_service.ui import seed
+
+
+class TestOccurrenceView:
+    def test_consumer_layout(self) -> None:
+        """Frames beside the exception and context nested under ``context`` are found."""
+        view = occurrence_view(seed.occurrence())
+        assert [e.type for e in view.exceptions] == ["TimeoutError", "ValueError"]
+        assert view.exceptions[0].leads_to.startswith("The above exception was the direct cause")
+        assert view.exceptions[1].leads_to == ""
+        assert [f.function for f in view.exceptions[1].frames] == ["handle_request", "charge"]
+        assert [f.in_app for f in view.exceptions[1].frames] == [False, True]
+        assert view.environment == "production"
+        assert view.release == "1.4.2"
+        assert view.tags == {"region": "eu-west"}
+        assert view.extra == {"order_id": 1234, "amount": "9.99"}
+        assert view.context["trace_id"] == "t-1"
+
+    def test_wire_layout(self) -> None:
+        """Frames inside the exception and context at the top level are found too."""
+        view = occurrence_view(
+            {
+                "message": "boom",
+                "environment": "staging",
+                "tags": {"a": "b"},
+                "extra": {"k": [1]},
+                "timestamp": "2026-11-26T19:42:00.5Z",
+                "exception": {
+                    "type": "KeyError",
+                    "value": "'x'",
+                    "module": "builtins",
+                    "frames": [{"function": "f", "lineno": 3, "in_app": True}],
+                    "chain": [{"type": "OSError", "relation": "context", "frames": []}],
+                },
+            }
+        )
+        assert [e.type for e in view.exceptions] == ["OSError", "KeyError"]
+        assert view.exceptions[0].leads_to.startswith("During handling")
+        assert view.exceptions[1].frames[0].lineno == 3
+        assert view.environment == "staging"
+        assert view.tags == {"a": "b"}
+        assert view.timestamp == _dt.datetime(2026, 11, 26, 19, 42, 0, 500000, tzinfo=_dt.UTC)
+
+    def test_garbage_never_raises(self) -> None:
+        """Wrong types everywhere give an empty view, not an exception."""
+        raws: list[object] = [
+            None,
+            3,
+            "text",
+            [],
+            {"exception": "x", "frames": 5, "context": [1]},
+            {"exception": {"frames": [None, 7, {"lineno": "nine", "in_app": "yes"}]}},
+        ]
+        for raw in raws:
+            view = occurrence_view(raw)
+            assert view.message == ""
+        frames = occurrence_view(
+            {"exception": {"frames": [None, {"lineno": "nine", "in_app": "yes"}]}}
+        ).exceptions[0].frames
+        assert [(f.lineno, f.in_app) for f in frames] == [(None, False), (None, False)]
+
+    def test_qualified_type_hides_builtins(self) -> None:
+        """``builtins.ValueError`` reads ``ValueError``; other modules are kept."""
+        view = occurrence_view({"exception": {"type": "Err", "module": "app.errors"}})
+        assert view.exceptions[0].qualified_type == "app.errors.Err"
+
+    def test_coalesced_count(self) -> None:
+        """An occurrence document shows how many events its window held."""
+        assert occurrence_view({"count": 1, "coalesced_count": 40}).count == 40
+
+
+class TestHelpers:
+    def test_relative_time(self) -> None:
+        """Seconds, minutes, hours and days; a dash for non-times."""
+        now = _dt.datetime(2026, 1, 2, tzinfo=_dt.UTC)
+        assert relative_time(now - _dt.timedelta(seconds=5), now) == "5s ago"
+        assert relative_time(now - _dt.timedelta(minutes=5), now) == "5m ago"
+        assert relative_time(now - _dt.timedelta(hours=5), now) == "5h ago"
+        assert relative_time(now - _dt.timedelta(days=5), now) == "5d ago"
+        assert relative_time("2026-01-01T00:00:00Z", now) == "1d ago"
+        assert relative_time(None, now) == "-"
+
+    def test_pretty_json_shows_anything(self) -> None:
+        """Values JSON cannot hold are shown as text."""
+        text = pretty_json({"b": 1, "a": _dt.date(2026, 1, 2)})
+        assert text == '{\n  "a": "2026-01-02",\n  "b": 1\n}'

@@ -1,0 +1,89 @@
+"""Issue queries from text, and page cursors."""
+
+from __future__ import annotations
+
+import datetime as _dt
+
+import pytest
+
+from ingest_service.ui.query import Cursor, InvalidQuery, IssueQuery
+
+
+class TestCursor:
+    def test_timestamp_cursor_round_trips(self) -> None:
+        """A timestamp cursor decodes to the same instant and id."""
+        moment = _dt.datetime(2026, 11, 26, 19, 42, 0, 123456, tzinfo=_dt.UTC)
+        cursor = Cursor("last_seen", moment, "abc")
+        assert Cursor.decode(cursor.encode()) == cursor
+
+    def test_count_cursor_round_trips(self) -> None:
+        """A count cursor decodes to the same number."""
+        cursor = Cursor("count", 17, "abc")
+        assert Cursor.decode(cursor.encode()) == cursor
+
+    @pytest.mark.parametrize("token", ["", "%%%", "bm90IGpzb24", "eyJzIjogInRpdGxlIn0"])
+    def test_garbage_is_invalid(self, token: str) -> None:
+        """Anything not made by ``encode`` is an ``InvalidQuery``."""
+        with pytest.raises(InvalidQuery, match="cursor"):
+            Cursor.decode(token)
+
+
+class TestIssueQuery:
+    def test_defaults_to_open_by_last_seen(self) -> None:
+        """An empty query string asks for open issues, most recently seen first."""
+        query = IssueQuery.from_args({}, limit=50)
+        assert (query.status, query.sort, query.cursor) == ("open", "last_seen", None)
+
+    def test_all_means_any_status(self) -> None:
+        """``status=all`` removes the status filter."""
+        assert IssueQuery.build(status="all").status is None
+
+    def test_blank_filters_are_unset(self) -> None:
+        """Blank inputs of the filter form filter nothing."""
+        query = IssueQuery.build(service=" ", environment="", search=None)
+        assert query.equality_filters() == [("status", "==", "open")]
+
+    def test_equality_filters(self) -> None:
+        """Service, status and environment become Firestore where clauses."""
+        query = IssueQuery.build(service="web", status="resolved", environment="prod")
+        assert query.equality_filters() == [
+            ("service", "==", "web"),
+            ("status", "==", "resolved"),
+            ("environments", "array_contains", "prod"),
+        ]
+
+    @pytest.mark.parametrize(
+        ("kwargs", "message"),
+        [
+            ({"status": "closed"}, "status 'closed'"),
+            ({"sort": "title"}, "sort 'title'"),
+            ({"limit": 0}, "limit 0"),
+            ({"service": "x" * 201}, "service is 201 characters"),
+        ],
+    )
+    def test_invalid_values_are_named(self, kwargs: dict[str, object], message: str) -> None:
+        """A bad value raises ``InvalidQuery`` naming it."""
+        with pytest.raises(InvalidQuery, match=message):
+            IssueQuery.build(**kwargs)  # type: ignore[arg-type]
+
+    def test_cursor_of_another_sort_is_refused(self) -> None:
+        """A cursor made for count cannot page a list sorted by last seen."""
+        token = Cursor("count", 3, "a").encode()
+        with pytest.raises(InvalidQuery, match="belongs to sort"):
+            IssueQuery.build(sort="last_seen", cursor=token)
+
+    def test_args_rebuild_the_query(self) -> None:
+        """``to_args`` gives a query string that builds the same query at a cursor."""
+        query = IssueQuery.build(status="all", service="web", search="Key", sort="count")
+        cursor = Cursor("count", 5, "b")
+        rebuilt = IssueQuery.from_args(query.to_args(cursor), limit=50)
+        assert rebuilt == IssueQuery.build(
+            status=None, service="web", search="Key", sort="count", cursor=cursor.encode()
+        )
+
+    def test_search_is_case_insensitive_substring(self) -> None:
+        """The search matches anywhere in the title, ignoring case; missing titles never."""
+        query = IssueQuery.build(search="keyerror")
+        assert query.matches_search("Unexpected KeyError: 'x'")
+        assert not query.matches_search("ValueError")
+        assert not query.matches_search(None)

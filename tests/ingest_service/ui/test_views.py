@@ -1,0 +1,166 @@
+"""The pages and actions, through Flask's test client, on the real Firestore emulator."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.testing import FlaskClient
+
+from ingest_service.ui.store import IssueStore
+from tests.ingest_service.ui import seed
+from tests.ingest_service.ui.conftest import csrf_of
+
+
+class TestIssueList:
+    def test_lists_open_issues_by_default(self, operator: FlaskClient, db: Any) -> None:
+        """Without filters the list shows open issues, not resolved or ignored ones."""
+        seed.put(db, "issues", seed.issue("open1", title="Open one"))
+        seed.put(db, "issues", seed.issue("done1", title="Resolved one", status="resolved"))
+        html = operator.get("/issues").get_data(as_text=True)
+        assert "Open one" in html
+        assert "Resolved one" not in html
+
+    def test_filters_by_service_status_and_environment(
+        self, operator: FlaskClient, db: Any
+    ) -> None:
+        """Service, status and environment filters combine."""
+        seed.put(db, "issues", seed.issue("a", title="Match", environments=["staging"]))
+        seed.put(db, "issues", seed.issue("b", title="Other service", service="web"))
+        seed.put(db, "issues", seed.issue("c", title="Other env", environments=["production"]))
+        html = operator.get(
+            "/issues?service=payments&status=open&environment=staging"
+        ).get_data(as_text=True)
+        assert "Match" in html
+        assert "Other service" not in html
+        assert "Other env" not in html
+
+    def test_text_search_matches_title_substring(self, operator: FlaskClient, db: Any) -> None:
+        """``q`` keeps issues whose title contains it, ignoring case."""
+        seed.put(db, "issues", seed.issue("a", title="KeyError: 'price'"))
+        seed.put(db, "issues", seed.issue("b", title="TimeoutError: gateway"))
+        html = operator.get("/issues?q=keyerror").get_data(as_text=True)
+        assert "KeyError" in html
+        assert "TimeoutError" not in html
+
+    def test_sorts_by_count_and_pages_with_a_cursor(self, operator: FlaskClient, db: Any) -> None:
+        """Sorted by count, page one holds the three biggest and links to the rest."""
+        for n in range(5):
+            seed.put(db, "issues", seed.issue(f"i{n}", title=f"Issue number {n}", count=10 + n))
+        html = operator.get("/issues?sort=count").get_data(as_text=True)
+        assert [f"Issue number {n}" in html for n in range(5)] == [False, False, True, True, True]
+        start = html.index('href="', html.index("Next page") - 600)
+        next_url = html[start + 6 : html.index('"', start + 6)].replace("&amp;", "&")
+        html2 = operator.get(next_url).get_data(as_text=True)
+        assert "Issue number 1" in html2 and "Issue number 0" in html2
+        assert "Issue number 4" not in html2
+        assert "Next page" not in html2
+
+    def test_shows_count_level_and_relative_times(self, operator: FlaskClient, db: Any) -> None:
+        """Each row shows its count, level and first/last seen as relative times."""
+        seed.put(db, "issues", seed.issue("a", count=1234))
+        html = operator.get("/issues").get_data(as_text=True)
+        assert "1234" in html
+        assert "5m ago" in html and "2h ago" in html
+        assert 'class="level level-error"' in html
+
+    def test_bad_sort_is_a_400_page(self, operator: FlaskClient) -> None:
+        """An unknown sort is refused with a page naming it."""
+        response = operator.get("/issues?sort=title")
+        assert response.status_code == 400
+        assert "sort &#39;title&#39; is not one of" in response.get_data(as_text=True)
+
+    def test_documents_with_missing_fields_still_render(
+        self, operator: FlaskClient, db: Any
+    ) -> None:
+        """A sparse document shows dashes rather than failing."""
+        db.collection("issues").document("sparse").set(
+            {"status": "open", "last_seen": seed.ago(minutes=1)}
+        )
+        response = operator.get("/issues")
+        assert response.status_code == 200
+        assert "(untitled)" in response.get_data(as_text=True)
+        assert operator.get("/issues/sparse").status_code == 200
+
+
+class TestIssueDetail:
+    def test_shows_the_latest_occurrence_in_full(self, operator: FlaskClient, db: Any) -> None:
+        """Message, chained exceptions, frames, context, tags and extra are all on the page."""
+        seed.put(db, "issues", seed.issue("a"), occurrences=2)
+        html = operator.get("/issues/a").get_data(as_text=True)
+        for text in (
+            "Payment failed for order 1234",
+            "TimeoutError",
+            "The above exception was the direct cause of the following exception:",
+            "ValueError",
+            "card declined",
+            "raise ValueError(&#39;card declined&#39;)",
+            "eu-west",
+            "&#34;order_id&#34;: 1234",
+            "1.4.2",
+            "occurrence 0",
+            "occurrence 1",
+            "first seen",
+        ):
+            assert text in html, text
+        assert html.index("TimeoutError") < html.index("ValueError</strong>")
+
+    def test_in_app_frames_are_highlighted(self, operator: FlaskClient, db: Any) -> None:
+        """In-app frames carry the ``in-app`` class, library frames ``library``."""
+        seed.put(db, "issues", seed.issue("a"))
+        html = operator.get("/issues/a").get_data(as_text=True)
+        assert html.count('class="frame in-app"') == 1
+        assert html.count('class="frame library"') == 2
+
+    def test_unknown_issue_is_404(self, operator: FlaskClient) -> None:
+        """An id with no document is a 404 page."""
+        assert operator.get("/issues/nope").status_code == 404
+        assert operator.get("/issues/__reserved__").status_code == 404
+
+    def test_offers_the_actions_the_status_allows(self, operator: FlaskClient, db: Any) -> None:
+        """An open issue offers resolve and ignore, a resolved one reopen and ignore."""
+        seed.put(db, "issues", seed.issue("a"))
+        seed.put(db, "issues", seed.issue("b", status="resolved"))
+        open_html = operator.get("/issues/a").get_data(as_text=True)
+        resolved_html = operator.get("/issues/b").get_data(as_text=True)
+        assert "/issues/a/resolve" in open_html and "/issues/a/reopen" not in open_html
+        assert "/issues/b/reopen" in resolved_html and "/issues/b/resolve" not in resolved_html
+
+
+class TestActions:
+    def test_resolve_changes_status_and_records_the_operator(
+        self, operator: FlaskClient, db: Any, store: IssueStore
+    ) -> None:
+        """Resolving writes the status and a history entry by the logged-in operator."""
+        seed.put(db, "issues", seed.issue("a"))
+        token = csrf_of(operator, "/issues/a")
+        response = operator.post("/issues/a/resolve", data={"csrf_token": token})
+        assert response.status_code == 303
+        issue = store.get("a")
+        assert issue is not None
+        assert issue["status"] == "resolved"
+        assert issue["status_history"][-1]["by"] == "alice"
+        assert "Issue resolved." in operator.get("/issues/a").get_data(as_text=True)
+
+    def test_ignore_and_reopen(self, operator: FlaskClient, db: Any, store: IssueStore) -> None:
+        """Ignore then reopen leave the issue open with both steps in its history."""
+        seed.put(db, "issues", seed.issue("a"))
+        token = csrf_of(operator, "/issues/a")
+        operator.post("/issues/a/ignore", data={"csrf_token": token})
+        operator.post("/issues/a/reopen", data={"csrf_token": token})
+        issue = store.get("a")
+        assert issue is not None
+        assert [h["status"] for h in issue["status_history"]] == ["open", "ignored", "open"]
+
+    def test_action_on_unknown_issue_is_404(self, operator: FlaskClient) -> None:
+        """Resolving an issue that does not exist is a 404."""
+        token = csrf_of(operator, "/issues")
+        assert operator.post("/issues/nope/resolve", data={"csrf_token": token}).status_code == 404
+
+    def test_unknown_action_is_not_routed(self, operator: FlaskClient, db: Any) -> None:
+        """Only resolve, ignore and reopen exist."""
+        seed.put(db, "issues", seed.issue("a"))
+        token = csrf_of(operator, "/issues")
+        assert operator.post("/issues/a/delete", data={"csrf_token": token}).status_code in (
+            404,
+            405,
+        )
