@@ -1,30 +1,26 @@
 """Reading issue documents back from Firestore, and printing them as a table.
 
 Used by the demo of ``afissue dev`` and by ``afissue issues``. The documents are written
-by the consumer (layout in ``docs/consumer.md``); this module only reads them.
+by the consumer (layout in ``docs/consumer.md``); the store that reads them and changes
+their status is ``ingest_service.ui.store``, shared with the web UI.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-__all__ = ["firestore_client", "format_table", "list_issues", "relative_time"]
+from ingest_service.ui.present import relative_time
+from ingest_service.ui.query import IssueQuery
+from ingest_service.ui.store import IssueStore, firestore_client
 
+__all__ = ["firestore_client", "format_table", "list_issues", "printable", "relative_time"]
 
-def firestore_client(project: str, emulator_host: str | None) -> Any:
-    """A Firestore client; anonymous credentials when talking to the emulator."""
-    from google.cloud import firestore
-
-    if emulator_host:
-        import os
-
-        from google.auth.credentials import AnonymousCredentials
-
-        os.environ["FIRESTORE_EMULATOR_HOST"] = emulator_host
-        return firestore.Client(project=project, credentials=AnonymousCredentials())
-    return firestore.Client(project=project)
+# Terminal control characters (C0 without tab/newline, DEL, C1): a title or message
+# could otherwise move the cursor or recolour the terminal of whoever reads it.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def list_issues(
@@ -37,38 +33,20 @@ def list_issues(
     limit: int = 50,
 ) -> list[dict[str, Any]]:
     """Issue documents as dicts (with ``issue_id``), newest/highest *order_by* first."""
-    from google.cloud import firestore
-
-    query = db.collection(collection)
-    if service:
-        query = query.where(filter=firestore.FieldFilter("service", "==", service))
-    if status:
-        query = query.where(filter=firestore.FieldFilter("status", "==", status))
-    query = query.order_by(order_by, direction=firestore.Query.DESCENDING).limit(limit)
-    rows = []
-    for snapshot in query.stream():
-        row = snapshot.to_dict() or {}
-        row.setdefault("issue_id", snapshot.id)
-        rows.append(row)
-    return rows
+    query = IssueQuery(status=status, service=service, sort=order_by, limit=limit)
+    return IssueStore(db, collection).find(query).issues
 
 
-def relative_time(moment: Any, now: _dt.datetime | None = None) -> str:
-    """``"3s ago"`` / ``"5m ago"`` / ``"2h ago"`` / ``"4d ago"`` for a datetime; ``"-"`` otherwise."""
-    if not isinstance(moment, _dt.datetime):
-        return "-"
-    now = now or _dt.datetime.now(_dt.UTC)
-    seconds = max(0, int((now - moment).total_seconds()))
-    for size, unit in ((86400, "d"), (3600, "h"), (60, "m")):
-        if seconds >= size:
-            return f"{seconds // size}{unit} ago"
-    return f"{seconds}s ago"
+def printable(text: str) -> str:
+    """*text* with terminal control characters shown as ``\\xNN`` escapes."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def _cell(value: Any) -> str:
     if isinstance(value, _dt.datetime):
         return value.astimezone(_dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
-    return "" if value is None else str(value)
+    text = "" if value is None else str(value)
+    return printable(" ".join(text.split("\n")).replace("\t", " "))
 
 
 def format_table(

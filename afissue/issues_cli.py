@@ -1,0 +1,260 @@
+"""``afissue issues list|show|resolve|ignore|reopen``: triage from a terminal.
+
+Reads and writes Firestore directly, with the consumer's settings
+(``AFISSUE_FIRESTORE_PROJECT``, ``AFISSUE_FIRESTORE_COLLECTION``,
+``FIRESTORE_EMULATOR_HOST``), through the store the web UI uses. Tables by default,
+``--json`` for scripts. Exit status: 0 done, 1 no such issue or Firestore failed,
+2 bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import getpass
+import json
+import os
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from afissue.firestore_issues import format_table, printable, relative_time
+from ingest_service.ui.present import OccurrenceView, occurrence_view
+from ingest_service.ui.query import SORTS, STATUSES, InvalidQuery, IssueQuery
+from ingest_service.ui.settings import UISettings
+from ingest_service.ui.store import ACTIONS, IssueNotFound, IssueStore, firestore_client
+
+__all__ = ["add_issues_commands"]
+
+_LIST_COLUMNS = (
+    "issue_id", "status", "level", "count", "last_seen", "first_seen", "service", "title",
+)
+_SUMMARY_FIELDS = (
+    "issue_id", "title", "culprit", "service", "level", "status", "count",
+    "first_seen", "last_seen", "regressed_at", "environments", "releases",
+)
+
+
+def add_issues_commands(subparsers: Any) -> None:
+    """Add ``issues`` and its subcommands to the ``afissue`` parser's *subparsers*."""
+    issues = subparsers.add_parser("issues", help="list, show and triage issues in Firestore")
+    sub = issues.add_subparsers(dest="issues_command", required=True)
+
+    listing = sub.add_parser("list", help="list issues (open ones by default)")
+    listing.add_argument(
+        "--status", default="open", choices=(*STATUSES, "all"), help="default: open"
+    )
+    listing.add_argument("--service", help="only this service")
+    listing.add_argument("--environment", help="only issues seen in this environment")
+    listing.add_argument("--search", "-q", help="text the title contains (case-insensitive)")
+    listing.add_argument("--sort", default="last_seen", choices=SORTS, help="default: last_seen")
+    listing.add_argument("--limit", type=int, default=50, help="issues per page (default 50)")
+    listing.add_argument("--cursor", help="continue after a previous page (printed with it)")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    listing.set_defaults(func=_cmd_list)
+
+    show = sub.add_parser("show", help="show one issue with its latest occurrence")
+    show.add_argument("issue_id")
+    show.add_argument("--json", action="store_true", help="print JSON")
+    show.set_defaults(func=_cmd_show)
+
+    for action, status in ACTIONS.items():
+        change = sub.add_parser(action, help=f"set an issue's status to {status}")
+        change.add_argument("issue_id")
+        change.add_argument(
+            "--by", default=None, help="who is acting, for the status history (default cli:USER)"
+        )
+        change.add_argument("--json", action="store_true", help="print JSON")
+        change.set_defaults(func=_cmd_change, action=action)
+
+
+def _store() -> IssueStore:
+    settings = UISettings.from_env(os.environ)
+    db = firestore_client(settings.firestore_project, settings.firestore_emulator_host)
+    return IssueStore(
+        db,
+        settings.firestore_collection,
+        search_scan_limit=settings.search_scan_limit,
+        history_limit=settings.history_limit,
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, _dt.datetime):
+        return value.astimezone(_dt.UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(_jsonable(value), indent=2, ensure_ascii=False, sort_keys=True))
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"afissue issues: {printable(message)}", file=sys.stderr)
+    return code
+
+
+def _firestore_errors() -> tuple[type[BaseException], ...]:
+    from google.api_core.exceptions import GoogleAPICallError, RetryError
+
+    return (GoogleAPICallError, RetryError)
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    try:
+        query = IssueQuery.build(
+            status=args.status,
+            service=args.service,
+            environment=args.environment,
+            search=args.search,
+            sort=args.sort,
+            cursor=args.cursor,
+            limit=args.limit,
+        )
+    except InvalidQuery as exc:
+        return _fail(str(exc), 2)
+    try:
+        page = _store().find(query)
+    except _firestore_errors() as exc:
+        return _fail(f"Firestore: {exc}", 1)
+    cursor = page.next_cursor.encode() if page.next_cursor is not None else None
+    if args.json:
+        rows = [{k: row.get(k) for k in _SUMMARY_FIELDS} for row in page.issues]
+        _print_json({"issues": rows, "next_cursor": cursor, "scanned": page.scanned})
+        return 0
+    rows = [
+        {
+            **row,
+            "last_seen": relative_time(row.get("last_seen")),
+            "first_seen": relative_time(row.get("first_seen")),
+        }
+        for row in page.issues
+    ]
+    print(format_table(rows, _LIST_COLUMNS) if rows else "no issues match")
+    if cursor is not None:
+        print(f"more: add --cursor {cursor}")
+    return 0
+
+
+def _traceback_lines(view: OccurrenceView) -> list[str]:
+    lines: list[str] = []
+    for exc in view.exceptions:
+        if exc.frames:
+            lines.append("Traceback (most recent call last):")
+        for frame in exc.frames:
+            marker = ">" if frame.in_app else " "
+            line = "?" if frame.lineno is None else str(frame.lineno)
+            lines.append(
+                f"{marker} File \"{frame.filename or frame.module}\", line {line}, "
+                f"in {frame.function}"
+            )
+            if frame.context_line:
+                lines.append(f"    {frame.context_line}")
+        if exc.frames_omitted:
+            lines.append(f"  [{exc.frames_omitted} frames omitted]")
+        lines.append(f"{exc.qualified_type}: {exc.value}" if exc.value else exc.qualified_type)
+        if exc.leads_to:
+            lines += ["", exc.leads_to, ""]
+    return lines
+
+
+def _when(value: Any) -> str:
+    if isinstance(value, _dt.datetime):
+        stamp = value.astimezone(_dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        return f"{stamp} ({relative_time(value)})"
+    return "-"
+
+
+def _show_text(issue: Mapping[str, Any], occurrences: list[dict[str, Any]]) -> str:
+    latest = occurrence_view(issue.get("latest"))
+    lists = {
+        name: ", ".join(str(v) for v in issue.get(name) or [] if v is not None) or "-"
+        for name in ("environments", "releases")
+    }
+    out = [
+        str(issue.get("title") or "(untitled)"),
+        "",
+        f"id:           {issue.get('issue_id')}",
+        f"status:       {issue.get('status', '-')}",
+        f"service:      {issue.get('service', '-')}",
+        f"level:        {issue.get('level', '-')}",
+        f"culprit:      {issue.get('culprit', '-')}",
+        f"count:        {issue.get('count', '-')}",
+        f"first seen:   {_when(issue.get('first_seen'))}",
+        f"last seen:    {_when(issue.get('last_seen'))}",
+    ]
+    if issue.get("regressed_at"):
+        out.append(f"regressed:    {_when(issue.get('regressed_at'))}")
+    out += [f"environments: {lists['environments']}", f"releases:     {lists['releases']}"]
+    if latest.message:
+        out += ["", "message:", f"  {latest.message}"]
+    if latest.exceptions:
+        out += ["", "exception (> in-app frame):", *_traceback_lines(latest)]
+    for title, values in (("context", latest.context), ("tags", latest.tags)):
+        if values:
+            out += ["", f"{title}:", *(f"  {k}: {v}" for k, v in sorted(values.items()))]
+    if latest.extra:
+        out += ["", "extra:", json.dumps(_jsonable(latest.extra), indent=2, sort_keys=True)]
+    history = [h for h in issue.get("status_history") or [] if isinstance(h, Mapping)]
+    if history:
+        out += ["", "status history:"]
+        out += [
+            f"  {_when(h.get('at'))}  {h.get('status', '?')}  by {h.get('by', '?')}"
+            + (f"  ({h['reason']})" if h.get("reason") else "")
+            for h in history
+        ]
+    if occurrences:
+        out += ["", f"recent occurrences ({len(occurrences)}):"]
+        for raw in occurrences:
+            view = occurrence_view(raw)
+            text = view.message or (view.exceptions[-1].value if view.exceptions else "")
+            out.append(f"  {_when(view.timestamp)}  {view.environment or '-'}  {text}")
+    return printable("\n".join(out))
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    store = _store()
+    try:
+        issue = store.get(args.issue_id)
+        if issue is None:
+            return _fail(f"no issue {args.issue_id!r}", 1)
+        occurrences = store.occurrences(args.issue_id)
+    except _firestore_errors() as exc:
+        return _fail(f"Firestore: {exc}", 1)
+    if args.json:
+        _print_json({**issue, "occurrences": occurrences})
+    else:
+        print(_show_text(issue, occurrences))
+    return 0
+
+
+def _default_operator() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no user name in this container
+        return "cli"
+
+
+def _cmd_change(args: argparse.Namespace) -> int:
+    by = args.by or _default_operator()
+    status = ACTIONS[args.action]
+    try:
+        change = _store().set_status(args.issue_id, status, by, f"{args.action} (CLI)")
+    except IssueNotFound:
+        return _fail(f"no issue {args.issue_id!r}", 1)
+    except _firestore_errors() as exc:
+        return _fail(f"Firestore: {exc}", 1)
+    if args.json:
+        summary = {k: change.issue.get(k) for k in _SUMMARY_FIELDS}
+        _print_json({"issue": summary, "changed": change.changed})
+    elif change.changed:
+        print(printable(f"{args.issue_id}: {status}"))
+    else:
+        print(printable(f"{args.issue_id}: already {status}"))
+    return 0

@@ -1,0 +1,170 @@
+"""``afissue issues`` against the real Firestore emulator, through a parser built here."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pytest
+
+from afissue.issues_cli import add_issues_commands
+from ingest_service.ui.store import firestore_client
+from tests.ingest_service.ui import seed
+
+Run = Callable[[Sequence[str]], tuple[int, str, str]]
+
+
+@pytest.fixture
+def db(firestore_project: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The emulator project the CLI is pointed at through its environment variables."""
+    monkeypatch.setenv("AFISSUE_FIRESTORE_PROJECT", firestore_project)
+    monkeypatch.delenv("AFISSUE_FIRESTORE_COLLECTION", raising=False)
+    return firestore_client(firestore_project, None)
+
+
+@pytest.fixture
+def run(db: Any, capsys: pytest.CaptureFixture[str]) -> Run:
+    """Run ``afissue issues ARGS``: (exit status, stdout, stderr)."""
+
+    def invoke(argv: Sequence[str]) -> tuple[int, str, str]:
+        parser = argparse.ArgumentParser(prog="afissue")
+        add_issues_commands(parser.add_subparsers(dest="command", required=True))
+        args = parser.parse_args(["issues", *argv])
+        code: int = args.func(args)
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return invoke
+
+
+class TestList:
+    def test_table_of_open_issues(self, run: Run, db: Any) -> None:
+        """The default table lists open issues with count, status and relative times."""
+        seed.put(db, "issues", seed.issue("a1", title="Open thing", count=7))
+        seed.put(db, "issues", seed.issue("b2", title="Done thing", status="resolved"))
+        code, out, _ = run(["list"])
+        assert code == 0
+        header, *rows = out.splitlines()
+        assert header.split() == [
+            "ISSUE_ID", "STATUS", "LEVEL", "COUNT", "LAST_SEEN", "FIRST_SEEN", "SERVICE", "TITLE",
+        ]
+        assert len(rows) == 1
+        assert rows[0].split()[:7] == ["a1", "open", "error", "7", "5m", "ago", "2h"]
+        assert "Open thing" in rows[0]
+
+    def test_filters_and_sort_in_json(self, run: Run, db: Any) -> None:
+        """Filters and sort apply; --json prints the rows and the next cursor."""
+        seed.put(db, "issues", seed.issue("a", count=1, environments=["prod"]))
+        seed.put(db, "issues", seed.issue("b", count=5, environments=["prod"]))
+        seed.put(db, "issues", seed.issue("c", count=9, environments=["dev"]))
+        seed.put(db, "issues", seed.issue("d", count=9, service="web", environments=["prod"]))
+        code, out, _ = run(
+            ["list", "--service", "payments", "--environment", "prod", "--sort", "count", "--json"]
+        )
+        data = json.loads(out)
+        assert code == 0
+        assert [row["issue_id"] for row in data["issues"]] == ["b", "a"]
+        assert data["issues"][0]["last_seen"].endswith("Z")
+        assert data["next_cursor"] is None
+
+    def test_cursor_pages(self, run: Run, db: Any) -> None:
+        """--limit cuts a page and --cursor continues after it."""
+        for n in range(3):
+            seed.put(db, "issues", seed.issue(f"i{n}", count=n))
+        _, out, _ = run(["list", "--sort", "count", "--limit", "2", "--json"])
+        first = json.loads(out)
+        _, out, _ = run(["list", "--sort", "count", "--limit", "2", "--json",
+                         "--cursor", first["next_cursor"]])
+        second = json.loads(out)
+        assert [r["issue_id"] for r in first["issues"] + second["issues"]] == ["i2", "i1", "i0"]
+
+    def test_search_all_statuses(self, run: Run, db: Any) -> None:
+        """--search with --status all finds resolved issues by title text."""
+        seed.put(db, "issues", seed.issue("a", title="KeyError: 'x'", status="resolved"))
+        seed.put(db, "issues", seed.issue("b", title="ValueError"))
+        _, out, _ = run(["list", "--status", "all", "-q", "keyerror", "--json"])
+        assert [r["issue_id"] for r in json.loads(out)["issues"]] == ["a"]
+
+    def test_bad_cursor_is_exit_2(self, run: Run) -> None:
+        """A cursor that is not one is refused with a message and exit status 2."""
+        code, _, err = run(["list", "--cursor", "garbage"])
+        assert code == 2
+        assert "cursor" in err
+
+    def test_control_characters_are_escaped(self, run: Run, db: Any) -> None:
+        """A title cannot send escape sequences to the terminal."""
+        seed.put(db, "issues", seed.issue("a", title="evil\x1b[2J title\nsecond line"))
+        _, out, _ = run(["list"])
+        assert "\x1b" not in out
+        assert "evil\\x1b[2J title second line" in out
+
+
+class TestShow:
+    def test_shows_latest_occurrence(self, run: Run, db: Any) -> None:
+        """``show`` prints the fields, the traceback with in-app frames marked, and history."""
+        seed.put(db, "issues", seed.issue("a"), occurrences=2)
+        code, out, _ = run(["show", "a"])
+        assert code == 0
+        for text in (
+            "status:       open",
+            "Payment failed for order 1234",
+            "TimeoutError: gateway timed out",
+            "The above exception was the direct cause of the following exception:",
+            '> File "/srv/app/orders.py", line 42, in charge',
+            '  File "/srv/lib/http.py", line 42, in handle_request',
+            "ValueError: card declined",
+            "region: eu-west",
+            '"order_id": 1234',
+            "by consumer  (first seen)",
+            "recent occurrences (2):",
+        ):
+            assert text in out, text
+
+    def test_json_has_document_and_occurrences(self, run: Run, db: Any) -> None:
+        """``show --json`` prints the whole document with its recent occurrences."""
+        seed.put(db, "issues", seed.issue("a"), occurrences=1)
+        _, out, _ = run(["show", "a", "--json"])
+        data = json.loads(out)
+        assert data["latest"]["context"]["extra"] == {"order_id": 1234, "amount": "9.99"}
+        assert len(data["occurrences"]) == 1
+
+    def test_unknown_issue_is_exit_1(self, run: Run) -> None:
+        """A missing issue is an error message and exit status 1."""
+        code, _, err = run(["show", "nope"])
+        assert (code, err.strip()) == (1, "afissue issues: no issue 'nope'")
+
+
+class TestStatusCommands:
+    def test_resolve_ignore_reopen(self, run: Run, db: Any) -> None:
+        """Each command sets the status and records who did it in the history."""
+        seed.put(db, "issues", seed.issue("a"))
+        assert run(["resolve", "a", "--by", "alice"])[1] == "a: resolved\n"
+        assert run(["ignore", "a", "--by", "alice"])[1] == "a: ignored\n"
+        assert run(["reopen", "a"])[1] == "a: open\n"
+        history = db.collection("issues").document("a").get().to_dict()["status_history"]
+        assert [(h["status"], h["by"][:4]) for h in history] == [
+            ("open", "cons"), ("resolved", "alic"), ("ignored", "alic"), ("open", "cli:"),
+        ]
+        assert history[1]["reason"] == "resolve (CLI)"
+
+    def test_same_status_is_reported(self, run: Run, db: Any) -> None:
+        """Resolving a resolved issue says so and writes nothing."""
+        seed.put(db, "issues", seed.issue("a", status="resolved"))
+        code, out, _ = run(["resolve", "a", "--json"])
+        assert code == 0
+        assert json.loads(out)["changed"] is False
+
+    def test_unknown_issue_is_exit_1(self, run: Run) -> None:
+        """Changing a missing issue fails with exit status 1."""
+        assert run(["ignore", "nope"])[0] == 1
+
+    def test_custom_collection(
+        self, run: Run, db: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """AFISSUE_FIRESTORE_COLLECTION picks the collection, as for the consumer."""
+        monkeypatch.setenv("AFISSUE_FIRESTORE_COLLECTION", "team")
+        seed.put(db, "team", seed.issue("t"))
+        assert run(["resolve", "t"])[0] == 0
+        assert db.collection("team").document("t").get().to_dict()["status"] == "resolved"
