@@ -17,7 +17,13 @@ DOCKERFILE = ROOT / "Dockerfile"
 #: Standard variables read by Google's libraries, not by afissue's settings objects.
 STANDARD_ENV = frozenset({"FIRESTORE_EMULATOR_HOST", "GOOGLE_APPLICATION_CREDENTIALS"})
 
-_VARIABLE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::?-(?P<default>[^}]*))?\}")
+_VARIABLE = re.compile(
+    r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}"
+)
+
+
+class MissingVariable(LookupError):
+    """A ``${VAR:?message}`` variable is not set on the host, so compose would refuse to run."""
 
 
 def load_compose() -> dict[str, Any]:
@@ -35,36 +41,58 @@ def services() -> dict[str, dict[str, Any]]:
 
 
 def interpolate(value: str, environ: Mapping[str, str]) -> str:
-    """*value* with ``${VAR}`` / ``${VAR:-default}`` replaced as compose would from *environ*."""
+    """*value* with ``${VAR}``, ``${VAR:-default}`` and ``${VAR:?message}`` resolved as
+    compose resolves them from *environ*."""
 
     def replace(match: re.Match[str]) -> str:
-        name = match.group("name")
+        name, op, arg = match.group("name", "op", "arg")
         if environ.get(name):
             return environ[name]
-        return match.group("default") or ""
+        if op and op.endswith("?"):
+            raise MissingVariable(f"{name}: {arg}")
+        return arg if op else ""
 
     return _VARIABLE.sub(replace, value)
+
+
+#: What the host must set for ``docker compose up`` to run at all (``${VAR:?...}``).
+REQUIRED_HOST_ENV = {"AFISSUE_SECRET_KEY": "host-chosen-secret"}
+
+
+def raw_environment(name: str) -> dict[str, str]:
+    """The ``environment`` of service *name* as written, before interpolation."""
+    raw = services()[name].get("environment") or {}
+    if isinstance(raw, list):
+        raw = dict(item.split("=", 1) for item in raw)
+    assert isinstance(raw, dict)
+    return {str(key): str(value) for key, value in raw.items()}
 
 
 def service_environment(
     name: str, environ: Mapping[str, str] | None = None
 ) -> dict[str, str]:
-    """The environment compose gives service *name*, interpolated from *environ* (default:
-    an empty host environment, so every ``${VAR:-default}`` takes its default)."""
-    raw = services()[name].get("environment") or {}
-    if isinstance(raw, list):
-        raw = dict(item.split("=", 1) for item in raw)
-    assert isinstance(raw, dict)
-    return {str(key): interpolate(str(value), environ or {}) for key, value in raw.items()}
+    """The environment compose gives service *name*, interpolated from a host that sets
+    only :data:`REQUIRED_HOST_ENV` and *environ*, so every ``${VAR:-default}`` not in
+    *environ* takes its default."""
+    host = {**REQUIRED_HOST_ENV, **(environ or {})}
+    return {key: interpolate(value, host) for key, value in raw_environment(name).items()}
+
+
+def bind_mounts(name: str) -> dict[str, Path]:
+    """Container path -> host path of the bind mounts (``./...``) of service *name*."""
+    mounts = {}
+    for volume in services()[name].get("volumes") or []:
+        source, _, rest = str(volume).partition(":")
+        if source.startswith("."):
+            mounts[rest.split(":")[0]] = (ROOT / source).resolve()
+    return mounts
 
 
 def volume_source(name: str, target: str) -> Path:
     """The host path of the bind mount of service *name* whose container path is *target*."""
-    for volume in services()[name].get("volumes") or []:
-        source, _, rest = str(volume).partition(":")
-        if rest.split(":")[0] == target and source.startswith("."):
-            return (ROOT / source).resolve()
-    raise AssertionError(f"service {name!r} mounts nothing at {target!r}")
+    found = bind_mounts(name).get(target)
+    assert found is not None, f"service {name!r} mounts nothing at {target!r}"
+    return found
 
 
 def dockerfile_instructions() -> list[tuple[str, str]]:

@@ -3,6 +3,7 @@ topic creation, two consumers, and environment variables the settings objects kn
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 from pathlib import Path
@@ -14,8 +15,10 @@ from afissue_logging.config import describe
 from tests.deploy.compose import (
     ROOT,
     STANDARD_ENV,
+    MissingVariable,
     interpolate,
     load_compose,
+    raw_environment,
     service_environment,
     services,
     volume_source,
@@ -219,6 +222,25 @@ class TestIngest:
         env = service_environment("ingest", {"AFISSUE_ALLOW_OPEN": "true"})
         assert env["AFISSUE_ALLOW_OPEN"] == "true"
 
+    def test_requires_a_host_chosen_session_key(self) -> None:
+        """Compose refuses to start unless the host sets AFISSUE_SECRET_KEY, which the workers share."""
+        raw = raw_environment("ingest")["AFISSUE_SECRET_KEY"]
+        with pytest.raises(MissingVariable):
+            interpolate(raw, {})
+        assert service_environment("ingest", {"AFISSUE_SECRET_KEY": "k"})["AFISSUE_SECRET_KEY"] == "k"
+
+    def test_web_ui_is_closed_by_default(self) -> None:
+        """With nothing set on the host, the UI needs an operator login."""
+        assert service_environment("ingest")["AFISSUE_UI_OPEN"] == "false"
+
+    def test_mounts_an_operators_file_that_parses(self) -> None:
+        """AFISSUE_UI_OPERATORS_FILE is a bind mount of deploy/operators, a valid tokens-format file."""
+        from ingest_service.tokens import parse_tokens
+
+        path = volume_source("ingest", service_environment("ingest")["AFISSUE_UI_OPERATORS_FILE"])
+        assert path == ROOT / "deploy" / "operators"
+        assert parse_tokens(path.read_text(encoding="utf-8"), str(path)) == []
+
     def test_mounts_a_tokens_file_that_parses(self) -> None:
         """AFISSUE_TOKENS_FILE is a bind mount of deploy/tokens, a valid tokens file."""
         from ingest_service.tokens import parse_tokens
@@ -250,16 +272,26 @@ class TestConsumers:
         assert grace.endswith("s") and int(grace[:-1]) >= 15
 
 
-def _known_names(settings_class: type[Any]) -> set[str]:
-    return {row.env for row in describe(settings_class)} | STANDARD_ENV
+def _known_names(*settings_classes: type[Any]) -> set[str]:
+    return {row.env for cls in settings_classes for row in describe(cls)} | STANDARD_ENV
+
+
+def _ingest_settings_classes() -> list[type[Any]]:
+    """The settings objects of an ingest process: the API's and, once it exists, the web UI's."""
+    from ingest_service.settings import IngestSettings
+
+    classes: list[type[Any]] = [IngestSettings]
+    if importlib.util.find_spec("ingest_service.ui.settings") is not None:
+        from ingest_service.ui.settings import UISettings
+
+        classes.append(UISettings)
+    return classes
 
 
 class TestEnvironment:
     def test_ingest_sets_only_ingest_settings(self) -> None:
-        """Every variable given to ingest is an IngestSettings variable (or a standard Google one)."""
-        from ingest_service.settings import IngestSettings
-
-        unknown = set(service_environment("ingest")) - _known_names(IngestSettings)
+        """Every variable given to ingest is an IngestSettings / UISettings variable (or a standard one)."""
+        unknown = set(service_environment("ingest")) - _known_names(*_ingest_settings_classes())
         assert unknown == set()
 
     def test_consumer_sets_only_consumer_settings(self) -> None:
@@ -276,6 +308,8 @@ class TestEnvironment:
 
         ingest = IngestSettings.from_env(service_environment("ingest"))
         consumer = ConsumerSettings.from_env(service_environment("consumer"))
+        for settings_class in _ingest_settings_classes()[1:]:
+            settings_class.from_env(service_environment("ingest"))
         assert ingest.port == 6001
         assert ingest.allow_open is False
         assert consumer.metrics_port > 0
@@ -294,8 +328,10 @@ class TestEnvironment:
         assert {k: ingest[k] for k in shared} == {k: consumer[k] for k in shared}
 
     def test_interpolation_takes_the_default_from_an_empty_host(self) -> None:
-        """The test helper resolves `${VAR:-default}` as compose does."""
-        assert interpolate("${NOPE:-x}/${SET:-y}", {"SET": "z"}) == "x/z"
+        """The test helper resolves `${VAR:-default}` and `${VAR:?message}` as compose does."""
+        assert interpolate("${NOPE:-x}/${SET:-y}/${REQ:?m}", {"SET": "z", "REQ": "r"}) == "x/z/r"
+        with pytest.raises(MissingVariable):
+            interpolate("${REQ:?m}", {})
 
     @pytest.mark.parametrize("name", AFISSUE_SERVICES)
     def test_no_secret_is_written_into_the_file(self, name: str) -> None:

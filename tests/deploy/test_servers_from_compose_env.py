@@ -23,7 +23,13 @@ import pytest
 
 from afissue.services import FirestoreEmulator, free_port
 from afissue.services._process import stop_process_group, wait_until
-from tests.deploy.compose import ROOT, dockerfile_instructions, service_environment, services
+from tests.deploy.compose import (
+    ROOT,
+    bind_mounts,
+    dockerfile_instructions,
+    service_environment,
+    services,
+)
 from tests.kafka_helpers import KafkaBed
 
 
@@ -143,10 +149,7 @@ def compose_stack(
         "AFISSUE_CONSUMER_GROUP": f"deploy-{uuid.uuid4().hex[:8]}",
         "AFISSUE_CONSUMER_METRICS_PORT": str(metrics_port),
     }
-    envs = {
-        name: {key: local.get(key, value) for key, value in service_environment(name).items()}
-        for name in ("ingest", "consumer")
-    }
+    envs = {name: _localised(name, local) for name in ("ingest", "consumer")}
     # Only addresses are swapped: every local value replaces a variable compose sets.
     assert set(local) <= set(envs["ingest"]) | set(envs["consumer"])
     stack = ComposeStack(
@@ -177,6 +180,21 @@ def compose_stack(
     finally:
         for server in stack.servers:
             stop_process_group(server.proc, timeout=20)
+
+
+def _localised(name: str, local: dict[str, str]) -> dict[str, str]:
+    """Compose's environment of service *name*: addresses from *local*, and container paths
+    of bind mounts replaced by the repository files they mount."""
+    mounts = bind_mounts(name)
+    env = {}
+    for key, value in service_environment(name).items():
+        if key in local:
+            env[key] = local[key]
+        elif value in mounts:
+            env[key] = str(mounts[value])
+        else:
+            env[key] = value
+    return env
 
 
 def _terminate(server: Server) -> int:
