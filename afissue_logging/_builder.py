@@ -14,12 +14,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from afissue_logging._exceptions import InAppRule, exception_to_dict, raw_exception_key
+from afissue_logging._ids import new_event_id
 from afissue_logging._safe import json_safe, safe_repr, text
 from afissue_logging._snapshot import REPORTED_MARKER, Snapshot
 from afissue_logging.fingerprint import compute_fingerprint
 from afissue_logging.scrub import Scrubber
 from afissue_logging.settings import ClientSettings
-from afissue_logging.wire import EventDict, format_timestamp, new_event_id
+from afissue_logging.wire import EventDict, format_timestamp
 
 __all__ = ["STANDARD_RECORD_ATTRS", "EventBuilder", "render_record_message"]
 

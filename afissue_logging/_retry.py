@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import email.utils
 import math
 import random
 import time
@@ -21,6 +20,8 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     try:
         seconds = float(value)
     except ValueError:
+        import email.utils  # deferred: only HTTP-date Retry-After values need it
+
         try:
             moment = email.utils.parsedate_to_datetime(value)
         except (TypeError, ValueError):

@@ -16,23 +16,25 @@ import atexit
 import contextlib
 import dataclasses
 import functools
-import gzip
 import json
 import os
-import queue
 import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from afissue_logging.spool import Spool
 
 from afissue_logging._builder import EventBuilder
+from afissue_logging._ids import new_event_id
+from afissue_logging._queue import SnapshotQueue
 from afissue_logging._retry import RetryPolicy, parse_retry_after
 from afissue_logging._snapshot import Snapshot, snapshot_manual
 from afissue_logging._transport import HttpTransport, Transport, TransportError
 from afissue_logging.aggregate import Aggregator
 from afissue_logging.settings import ClientSettings
-from afissue_logging.spool import Spool, SpoolError
 from afissue_logging.wire import EventDict, encode_event
 
 __all__ = ["DROP_REASONS", "Sender", "get_sender", "reset_senders", "shutdown_all"]
@@ -49,6 +51,9 @@ DROP_REASONS = (
 )
 _REPLAY_PER_PUMP = 20
 _DRAIN_PER_WAKE = 2_000
+# While offline, windows only go to disk: aggregate 10x longer and larger.
+_OFFLINE_WINDOW_FACTOR = 10
+_OFFLINE_WINDOW_EVENTS = 2_000
 
 
 class _Flush:
@@ -89,7 +94,9 @@ class Sender:
         self._custom_transport = transport
         self._transport: Transport = transport or HttpTransport(settings.url)
         self._policy = RetryPolicy(settings.backoff_base, settings.backoff_max, settings.max_retries)
-        self._spool = (
+        from afissue_logging.spool import Spool  # deferred: pathlib only when configured
+
+        self._spool: Spool | None = (
             Spool(settings.spool_dir or ".", settings.service, settings.spool_max_bytes)
             if settings.spool_enabled and settings.spool_dir
             else None
@@ -102,7 +109,7 @@ class Sender:
     def _reset_process_state(self) -> None:
         self._pid = os.getpid()
         self._lock = threading.Lock()
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=max(self.settings.queue_size, 1))
+        self._queue = SnapshotQueue(self.settings.queue_size)
         self._thread: threading.Thread | None = None
         self.thread_ident: int | None = None
         self._closed = False
@@ -111,6 +118,7 @@ class Sender:
              "spooled", "replayed"), 0
         )
         self._dropped: dict[str, int] = dict.fromkeys(DROP_REASONS, 0)
+        self._internal_errors = 0
         self._unreported: dict[str, int] = {}
         self._agg = Aggregator()
         self._window_deadline: float | None = None
@@ -137,12 +145,10 @@ class Sender:
         if self._closed:
             self._drop("shutdown", 1)
             return False
-        try:
-            self._queue.put_nowait(snap)
-        except queue.Full:
-            self._drop("queue_full", 1)
-            return False
-        return True
+        if self._queue.put_nowait(snap):
+            return True
+        self._drop("queue_full", 1)
+        return False
 
     def submit_event(self, event: dict[str, Any]) -> bool:
         """Enqueue an already wire-shaped event (``IssueTrackerClient``)."""
@@ -180,10 +186,7 @@ class Sender:
         if threading.get_ident() == self.thread_ident:
             return False
         marker = _Flush()
-        try:
-            self._queue.put(marker, timeout=timeout)
-        except queue.Full:
-            return False
+        self._queue.put_control(marker)
         return marker.done.wait(timeout)
 
     def shutdown(self, timeout: float | None = None) -> bool:
@@ -199,10 +202,7 @@ class Sender:
         if thread is None or not thread.is_alive():
             return True
         stop = _Stop(time.monotonic() + wait)
-        try:
-            self._queue.put(stop, timeout=wait)
-        except queue.Full:
-            return False
+        self._queue.put_control(stop)
         # Spooling after the deadline needs a moment more than the drain itself.
         return stop.done.wait(wait + 1.0)
 
@@ -211,7 +211,7 @@ class Sender:
         with self._lock:
             counts = dict(self._counts)
             dropped = dict(self._dropped)
-        pending = self._queue.qsize()
+        pending = len(self._queue)
         return {
             "queued": counts.pop("received") + pending,
             "pending": pending,
@@ -219,13 +219,14 @@ class Sender:
             "dropped": dropped,
             "dropped_total": sum(dropped.values()),
             "spool_files": self._spool.pending() if self._spool else 0,
+            "internal_errors": self._internal_errors,
         }
 
     # -- accounting ----------------------------------------------------------------
 
     def _count(self, name: str, amount: int = 1) -> None:
-        with self._lock:
-            self._counts[name] += amount
+        # Only the sender thread writes these counters: no lock needed.
+        self._counts[name] += amount
 
     def _drop(self, reason: str, occurrences: int) -> None:
         if occurrences <= 0:
@@ -241,10 +242,10 @@ class Sender:
         if self._spool is not None:
             self._guard(self._spool.recover)
         while True:
-            try:
-                item = self._queue.get(timeout=self._wait_timeout())
-            except queue.Empty:
-                item = None
+            item = self._queue.pop()
+            if item is None:
+                self._queue.wait(self._wait_timeout())
+                item = self._queue.pop()
             drained = 0
             while item is not None:
                 if isinstance(item, _Stop):
@@ -256,15 +257,12 @@ class Sender:
                     item.done.set()
                 else:
                     self._ingest(item)
-                    if len(self._agg) >= self.settings.batch_size:
+                    if self._window_full():
                         self._guard(self._tick)
                 drained += 1
                 if drained >= _DRAIN_PER_WAKE:
                     break
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    item = None
+                item = self._queue.pop()
             self._guard(self._tick)
 
     def _guard(self, action: Callable[[], object]) -> None:
@@ -275,8 +273,7 @@ class Sender:
 
     def _count_internal(self) -> None:
         with self._lock:
-            self._counts.setdefault("internal_errors", 0)
-            self._counts["internal_errors"] += 1
+            self._internal_errors += 1
 
     def _wait_timeout(self) -> float:
         now = time.monotonic()
@@ -304,12 +301,21 @@ class Sender:
             self._drop("internal", 1)
             return
         if self._window_deadline is None:
-            self._window_deadline = time.monotonic() + self.settings.flush_interval
+            interval = self.settings.flush_interval
+            if self._in_backoff():
+                interval *= _OFFLINE_WINDOW_FACTOR
+            self._window_deadline = time.monotonic() + interval
+
+    def _window_full(self) -> bool:
+        limit = self.settings.batch_size
+        if self._in_backoff():
+            limit = max(limit, _OFFLINE_WINDOW_EVENTS)
+        return len(self._agg) >= limit
 
     def _tick(self) -> None:
         now = time.monotonic()
         if len(self._agg) and (
-            len(self._agg) >= self.settings.batch_size
+            self._window_full()
             or (self._window_deadline is not None and now >= self._window_deadline)
         ):
             self._close_window()
@@ -401,10 +407,18 @@ class Sender:
                 self._count("replayed", batch.occurrences)
 
     def _to_spool(self, batch: _Batch) -> None:
+        size = max(self.settings.batch_size, 1)
+        if len(batch.events) > size:
+            for start in range(0, len(batch.events), size):
+                part = _Batch(batch.events[start : start + size], batch.created)
+                self._to_spool(part)
+            return
         occurrences = batch.occurrences
         if self._spool is None:
             self._drop("spool_error", occurrences)
             return
+        from afissue_logging.spool import SpoolError
+
         try:
             dropped = self._spool.write(_encode_body(batch.events), occurrences, batch.created)
         except SpoolError:
@@ -429,6 +443,8 @@ class Sender:
         body = _encode_body(batch.events)
         compressed = len(body) >= self.settings.gzip_min_bytes
         if compressed:
+            import gzip
+
             body = gzip.compress(body, compresslevel=5)
         timeout = self.settings.timeout
         if self._deadline is not None:
@@ -522,8 +538,6 @@ class Sender:
 
 
 def _new_id() -> str:
-    from afissue_logging.wire import new_event_id
-
     return new_event_id()
 
 
@@ -533,6 +547,8 @@ def _encode_body(events: list[EventDict]) -> bytes:
 
 def _decode_body(data: bytes) -> list[EventDict]:
     if data[:2] == b"\x1f\x8b":
+        import gzip
+
         data = gzip.decompress(data)
     payload = json.loads(data.decode("utf-8"))
     if isinstance(payload, dict) and isinstance(payload.get("events"), list):

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import http.client
 import urllib.parse
 from collections.abc import Mapping
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    import http.client
 
 __all__ = [
     "API_PATH",
@@ -75,6 +77,8 @@ class HttpTransport:
         self._conn: http.client.HTTPConnection | None = None
 
     def _connect(self, timeout: float) -> http.client.HTTPConnection:
+        import http.client  # deferred: keeps ``import afissue_logging`` cheap
+
         if self.scheme == "https":
             return http.client.HTTPSConnection(self.host, self.port, timeout=timeout)
         return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
@@ -110,7 +114,7 @@ class HttpTransport:
         except TimeoutError as error:
             self.close()
             raise TransportTimeout(f"{self.host}:{self.port}: {error}") from error
-        except (OSError, http.client.HTTPException) as error:
+        except (OSError, _http_exception()) as error:
             self.close()
             raise TransportError(f"{self.host}:{self.port}: {error!r}") from error
 
@@ -120,3 +124,9 @@ class HttpTransport:
         if conn is not None:
             with contextlib.suppress(OSError):
                 conn.close()
+
+
+def _http_exception() -> type[Exception]:
+    import http.client
+
+    return http.client.HTTPException
