@@ -8,6 +8,7 @@ The models mirror :class:`afissue_logging.wire.EventDict`. Unknown fields are ig
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
@@ -30,6 +31,9 @@ __all__ = [
 
 Level = Literal["debug", "info", "warning", "error", "critical"]
 _LEVEL_ALIASES = {"warn": "warning", "fatal": "critical", "exception": "error", "err": "error"}
+
+# RFC 3339 allows a leap second (:60); Python's datetime does not, so it becomes :59.
+_LEAP_SECOND = re.compile(r"^(.{10}[Tt ]\d\d:\d\d:)60")
 
 ShortText = Annotated[str, Field(max_length=256)]
 Identifier = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
@@ -76,7 +80,9 @@ class IssueEvent(_Model):
 
     event_id: EventId | None = None
     timestamp: str | None = Field(
-        default=None, description="RFC 3339 time of the occurrence; defaults to receive time."
+        default=None,
+        description="RFC 3339 time of the occurrence; defaults to receive time.",
+        json_schema_extra={"format": "date-time"},
     )
     title: str = Field(min_length=1, description="Short summary shown in issue lists.")
     description: str | None = None
@@ -111,13 +117,11 @@ class IssueEvent(_Model):
         if value is None:
             return None
         try:
-            moment = wire.parse_timestamp(value)
-        except ValueError:
+            moment = wire.parse_timestamp(_LEAP_SECOND.sub(r"\g<1>59", value))
+        except (ValueError, OverflowError):
             raise ValueError(
                 f"timestamp {value[:64]!r} is not an RFC 3339 time with a timezone"
             ) from None
-        if not 1970 <= moment.year <= 9999:
-            raise ValueError(f"timestamp {value[:64]!r} is outside years 1970-9999")
         return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
     @field_validator("level", mode="before")

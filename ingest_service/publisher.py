@@ -36,6 +36,9 @@ class EventPublisher(Protocol):
     def check(self, timeout: float) -> dict[str, Any]:
         """Health details; raises PublishError when the cluster cannot be reached."""
 
+    def warm(self, timeout: float = 5.0) -> bool:
+        """Connect ahead of the first request; False when Kafka is not reachable yet."""
+
     def close(self, timeout: float = 5.0) -> None:
         """Flush what is in flight and stop."""
 
@@ -83,6 +86,8 @@ class KafkaPublisher:
             "linger.ms": self.settings.kafka_linger_ms,
             "message.timeout.ms": timeout_ms,
             "socket.connection.setup.timeout.ms": max(1000, timeout_ms),
+            # Come back quickly after an outage: clients are retrying meanwhile.
+            "reconnect.backoff.max.ms": 1000,
             "error_cb": self._on_error,
             "logger": logging.getLogger("ingest_service.librdkafka"),
         }
@@ -175,6 +180,15 @@ class KafkaPublisher:
             "brokers": len(metadata.brokers),
             "latency_ms": round((time.monotonic() - started) * 1000, 1),
         }
+
+    def warm(self, timeout: float = 5.0) -> bool:
+        """Connect and fetch the topic's metadata now, so the first request is not slow."""
+        try:
+            self.check(timeout)
+        except PublishError as exc:
+            log.warning("kafka not reachable at startup", extra={"error": str(exc)})
+            return False
+        return True
 
     def close(self, timeout: float = 5.0) -> None:
         with self._lock:

@@ -17,6 +17,7 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from ingest_service.errors import IngestConfigError
+from ingest_service.logs import configure_logging
 from ingest_service.settings import IngestSettings
 from ingest_service.tokens import TokenStore
 
@@ -66,6 +67,7 @@ class IngestServer(BaseApplication):  # type: ignore[misc]
             "accesslog": None,
             "errorlog": "-",
             "proc_name": "afissue-ingest",
+            "post_worker_init": _post_worker_init,
             "worker_exit": _worker_exit,
             "child_exit": self._child_exit,
         }
@@ -85,11 +87,21 @@ class IngestServer(BaseApplication):  # type: ignore[misc]
         return create_app(test_config, settings=self.settings)
 
 
+def _ingest_state(worker: Any) -> Any:
+    app = getattr(worker, "wsgi", None)
+    return getattr(app, "extensions", {}).get("afissue_ingest")
+
+
+def _post_worker_init(worker: Any) -> None:
+    """Connect the worker's producer before it takes requests."""
+    ingest_state = _ingest_state(worker)
+    if ingest_state is not None:
+        ingest_state.publisher.warm()
+
+
 def _worker_exit(_server: Any, worker: Any) -> None:
     """Flush the worker's Kafka producer so nothing in flight is lost at shutdown."""
-    app = getattr(worker, "wsgi", None)
-    extensions = getattr(app, "extensions", {})
-    ingest_state = extensions.get("afissue_ingest")
+    ingest_state = _ingest_state(worker)
     if ingest_state is not None:
         ingest_state.close()
 
@@ -108,6 +120,7 @@ def _enable_multiprocess_metrics() -> str:
 def serve(settings: IngestSettings) -> None:
     """Run gunicorn in the foreground with the workers/threads of *settings*."""
     check_startable(settings)
+    configure_logging(settings.log_level)
     if settings.tokens_file is None:
         log.warning("ingest API running OPEN: any caller may post events (allow_open)")
     metrics_dir = _enable_multiprocess_metrics()

@@ -1,0 +1,87 @@
+"""Tokens: creation, the tokens file, constant-time lookup."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from pathlib import Path
+
+import pytest
+
+from ingest_service.errors import IngestConfigError
+from ingest_service.tokens import TokenStore, hash_token, new_token, parse_tokens
+
+
+class TestNewToken:
+    """``new_token(service)`` as used by ``afissue token new``."""
+
+    def test_line_holds_the_service_and_the_sha256_of_the_token(self) -> None:
+        """The line is 'service sha256hex' and never contains the token itself."""
+        token, line = new_token("checkout")
+
+        service, digest = line.split(" ")
+        assert service == "checkout"
+        assert digest == hashlib.sha256(token.encode()).hexdigest() == hash_token(token)
+        assert token not in line
+
+    def test_tokens_are_unique(self) -> None:
+        """Two calls never give the same token."""
+        assert new_token("a")[0] != new_token("a")[0]
+
+    def test_service_with_spaces_is_refused(self) -> None:
+        """A service name that would break the file format is refused."""
+        with pytest.raises(IngestConfigError, match="'my service'"):
+            new_token("my service")
+
+
+class TestParseTokens:
+    """The tokens-file format."""
+
+    def test_comments_and_blank_lines_are_skipped(self) -> None:
+        """Only 'service hex' lines count."""
+        _, line = new_token("a")
+
+        entries = parse_tokens(f"# comment\n\n{line}\n")
+
+        assert [e.service for e in entries] == ["a"]
+
+    def test_bad_line_is_named(self) -> None:
+        """A malformed line is an error naming the file and line number."""
+        with pytest.raises(IngestConfigError, match=r"tokens:2: expected 'service sha256-hex'"):
+            parse_tokens("# ok\nservice-only\n", "tokens")
+
+
+class TestTokenStore:
+    """Looking a token up."""
+
+    def test_known_and_unknown_tokens(self, tmp_path: Path) -> None:
+        """A token maps to its service; an unknown one to None."""
+        token, line = new_token("billing")
+        path = tmp_path / "tokens"
+        path.write_text(line + "\n")
+
+        store = TokenStore(path)
+
+        assert store.service_for(token) == "billing"
+        assert store.service_for(token + "x") is None
+
+    def test_every_entry_is_compared_in_constant_time(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Each lookup runs hmac.compare_digest against every entry, match or not."""
+        issued = [new_token(f"s{i}") for i in range(5)]
+        path = tmp_path / "tokens"
+        path.write_text("".join(line + "\n" for _, line in issued))
+        store = TokenStore(path)
+        calls: list[int] = []
+        real = hmac.compare_digest
+
+        def counting(a: bytes, b: bytes) -> bool:
+            calls.append(1)
+            return real(a, b)
+
+        monkeypatch.setattr(hmac, "compare_digest", counting)
+        for token in (issued[0][0], issued[4][0], "unknown"):
+            calls.clear()
+            store.service_for(token)
+            assert len(calls) == 5
