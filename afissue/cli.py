@@ -134,7 +134,8 @@ def _run_demo(stack: Any) -> None:
     )
     print(format_table(rows, ["title", "count", "status", "first_seen", "last_seen", "issue_id"]))
     base = f"http://{stack.firestore_host}/v1/projects/{settings.firestore_project}"
-    print(f"\nrecent issues: {stack.ingest_url}/issues/recent")
+    print(f"\nissues (web):  {stack.ingest_url}/issues")
+    print(f"recent issues: {stack.ingest_url}/issues/recent")
     print(f"health:        {stack.ingest_url}/api/health")
     print(f"firestore:     {base}/databases/(default)/documents/{settings.firestore_collection}\n")
 
@@ -184,6 +185,10 @@ def _parser() -> argparse.ArgumentParser:
 
     consumer = sub.add_parser("consumer", help="run one consumer of the Kafka consumer group")
     consumer.set_defaults(func=_cmd_consumer)
+
+    from afissue.issues_cli import add_issues_commands
+
+    add_issues_commands(sub)
 
     dlq = sub.add_parser("dlq", help="inspect and replay the dead-letter topic")
     dlq_sub = dlq.add_subparsers(dest="dlq_command", required=True)

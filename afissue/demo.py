@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import logging.config
 import sys
+import time
 from collections.abc import Mapping
 
 __all__ = ["BURST", "EXPECTED_OCCURRENCES", "run_demo_service"]
@@ -65,6 +66,7 @@ def run_demo_service(url: str, service: str = "demo-trading") -> None:
             _price_order({"notional": 1_000.0 + i, "qty": 0})
         except ZeroDivisionError:
             log.exception("pricing failed for order %d", i)
+        time.sleep(0.01)  # a burst over about a second: first and last seen differ
     for symbol in ("AAPL", "MSFT", "TSLA", "NVDA", "AMZN", "GOOG", "META")[:_LOOKUPS]:
         try:
             _position({"EURUSD": 3}, symbol)
