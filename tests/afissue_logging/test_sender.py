@@ -1,0 +1,216 @@
+"""Sender: status handling, retries, Retry-After, 413 splitting, gzip, spool and replay."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from afissue_logging import IssueHandler
+from afissue_logging._transport import Response, TransportError
+from afissue_logging.testing import CapturingTransport, UnreachableTransport
+from afissue_logging.wire import EventDict
+
+
+def _handler(transport: Any, spool_dir: str, **kwargs: Any) -> IssueHandler:
+    kwargs.setdefault("flush_interval", 30)
+    kwargs.setdefault("backoff_base", 0.01)
+    kwargs.setdefault("backoff_max", 0.05)
+    return IssueHandler(service="svc", spool_dir=spool_dir, transport=transport, **kwargs)
+
+
+def _log(handler: IssueHandler, *messages: str) -> None:
+    for message in messages:
+        handler.handle(logging.makeLogRecord({"name": "app", "levelno": 40, "msg": message}))
+
+
+def _wait_until(condition: Callable[[], bool], timeout: float = 20.0) -> bool:
+    """Poll *condition* (a wait for background work, not a timing assertion)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return condition()
+
+
+def _rejecting_second(events: list[EventDict]) -> Response:
+    results: list[dict[str, Any]] = [
+        {"id": e["event_id"], "issue_id": "i", "status": "accepted"} for e in events
+    ]
+    results[1] = {"status": "rejected", "error": {"field": "title", "message": "too long"}}
+    import json
+
+    return Response(202, {}, json.dumps({"results": results}).encode())
+
+
+class TestStatusHandling:
+    def test_connection_error_retried_then_delivered(self, spool_dir: str) -> None:
+        """A failed connection is retried with backoff; the event arrives once, same id."""
+        transport = CapturingTransport([TransportError("refused")])
+        handler = _handler(transport, spool_dir, flush_interval=0.05)
+        _log(handler, "a")
+        assert _wait_until(lambda: handler.stats()["sent"] == 1)
+        assert len(transport.events) == 1
+        assert handler.stats()["retried"] == 1
+
+    def test_retry_after_is_honoured(self, spool_dir: str) -> None:
+        """After a 503 with Retry-After: 100, a flush spools instead of resending early."""
+        transport = CapturingTransport([Response(503, {"retry-after": "100"})])
+        handler = _handler(transport, spool_dir, flush_interval=0.05)
+        _log(handler, "a")
+        assert _wait_until(lambda: handler.stats()["requests"] == 1)
+        assert handler.flush(10)
+        stats = handler.stats()
+        assert stats["requests"] == 1
+        assert stats["spooled"] == 1
+        assert transport.events == []
+
+    def test_413_splits_the_batch(self, spool_dir: str) -> None:
+        """A batch answered 413 is split in halves and resent."""
+        transport = CapturingTransport([Response(413)])
+        handler = _handler(transport, spool_dir)
+        _log(handler, "a", "b", "c", "d")
+        assert handler.flush(10)
+        assert sorted(len(r.events) for r in transport.requests) == [2, 2]
+        assert handler.stats()["sent"] == 4
+
+    @pytest.mark.parametrize(("status", "reason"), [(401, "auth"), (403, "auth"), (422, "rejected"), (400, "rejected")])
+    def test_client_errors_dropped_not_retried(self, spool_dir: str, status: int, reason: str) -> None:
+        """401/403/4xx answers drop the batch with a counted reason and no retry."""
+        transport = CapturingTransport([Response(status)])
+        handler = _handler(transport, spool_dir)
+        _log(handler, "a", "b")
+        assert handler.flush(10)
+        stats = handler.stats()
+        assert stats["dropped"][reason] == 2
+        assert stats["retried"] == 0 and stats["spooled"] == 0
+
+    def test_rejected_items_of_a_batch_counted(self, spool_dir: str) -> None:
+        """Items the API rejects inside a 202 batch are counted dropped, the rest sent."""
+        transport = CapturingTransport()
+        original = transport.send
+
+        def send(body: bytes, headers: Any, timeout: float) -> Response:
+            original(body, headers, timeout)
+            return _rejecting_second(transport.requests[-1].events)
+
+        transport.send = send  # type: ignore[method-assign]
+        handler = _handler(transport, spool_dir)
+        _log(handler, "a", "b", "c")
+        assert handler.flush(10)
+        stats = handler.stats()
+        assert stats["sent"] == 2
+        assert stats["dropped"]["rejected"] == 1
+
+    def test_drop_report_sent_on_recovery(self, spool_dir: str) -> None:
+        """After drops, the next successful exchange reports them as a warning event."""
+        transport = CapturingTransport([Response(422)])
+        handler = _handler(transport, spool_dir)
+        _log(handler, "lost-1", "lost-2")
+        assert handler.flush(10)
+        _log(handler, "ok")
+        assert handler.flush(10)
+        report = [e for e in transport.events if e["title"].startswith("afissue client dropped")]
+        assert len(report) == 1
+        assert report[0]["title"] == "afissue client dropped 2 events"
+        assert report[0]["level"] == "warning"
+        assert report[0]["extra"]["dropped"] == {"rejected": 2}
+
+    def test_large_bodies_gzipped(self, spool_dir: str) -> None:
+        """Bodies over gzip_min_bytes are sent with Content-Encoding: gzip."""
+        transport = CapturingTransport()
+        handler = _handler(transport, spool_dir, gzip_min_bytes=10)
+        _log(handler, "a" * 500)
+        assert handler.flush(10)
+        request = transport.requests[0]
+        assert request.headers["Content-Encoding"] == "gzip"
+        assert request.events[0]["message"] == "a" * 500
+
+    def test_event_ids_are_reused_on_retry(self, spool_dir: str) -> None:
+        """A retried batch carries the same event ids (the consumer deduplicates by them)."""
+        seen: list[str] = []
+        transport = CapturingTransport()
+        original = transport.send
+        calls = 0
+
+        def send(body: bytes, headers: Any, timeout: float) -> Response:
+            nonlocal calls
+            calls += 1
+            from afissue_logging.testing import CapturedRequest
+
+            seen.extend(e["event_id"] for e in CapturedRequest(body, headers).events)
+            if calls == 1:
+                return Response(500)
+            return original(body, headers, timeout)
+
+        transport.send = send  # type: ignore[method-assign]
+        handler = _handler(transport, spool_dir, flush_interval=0.05)
+        _log(handler, "a")
+        assert _wait_until(lambda: handler.stats()["sent"] == 1)
+        assert len(seen) == 2 and seen[0] == seen[1]
+
+
+class TestOffline:
+    def test_unreachable_ingest_spools_after_retries(self, spool_dir: str) -> None:
+        """With the API down, batches end in the spool and nothing is dropped."""
+        transport = UnreachableTransport()
+        handler = _handler(transport, spool_dir, flush_interval=0.05, max_retries=2)
+        _log(handler, "a", "b")
+        assert _wait_until(lambda: handler.stats()["spooled"] == 2)
+        _log(handler, "c")
+        assert handler.flush(10)
+        stats = handler.stats()
+        assert stats["spooled"] == 3
+        assert stats["dropped_total"] == 0
+        assert stats["spool_files"] >= 1
+
+    def test_spool_replayed_when_ingest_returns(self, spool_dir: str) -> None:
+        """Spooled events are replayed, oldest first, once deliveries succeed again."""
+        down = [TransportError("down")] * 4
+        transport = CapturingTransport(down)
+        handler = _handler(transport, spool_dir, flush_interval=0.05, max_retries=1)
+        _log(handler, "first")
+        assert _wait_until(lambda: handler.stats()["spooled"] == 1)
+        _log(handler, "second")
+        assert _wait_until(lambda: handler.stats()["sent"] == 2)
+        assert [e["message"] for e in transport.events] == ["first", "second"]
+        assert handler.stats()["replayed"] == 1
+        assert handler.stats()["spool_files"] == 0
+
+    def test_spool_bound_drops_oldest_and_counts(self, spool_dir: str) -> None:
+        """Over spool_max_bytes the oldest files are deleted and their events counted."""
+        transport = UnreachableTransport()
+        handler = _handler(transport, spool_dir, spool_max_bytes=3000, backoff_base=60, backoff_max=60)
+        for i in range(10):
+            _log(handler, f"message {i} " + "x" * 800)
+            assert handler.flush(10)
+        stats = handler.stats()
+        assert stats["dropped"]["spool_full"] > 0
+        assert stats["spooled"] == 10
+        assert stats["spool_files"] == 10 - stats["dropped"]["spool_full"]
+
+    def test_no_spool_dir_counts_drops(self, spool_dir: str) -> None:
+        """With spooling disabled, undeliverable events are dropped and counted."""
+        handler = _handler(UnreachableTransport(), spool_dir, spool_enabled=False, max_retries=0)
+        _log(handler, "a")
+        assert handler.flush(10)
+        assert handler.stats()["dropped"]["spool_error"] == 1
+
+
+class TestFlushAndShutdown:
+    def test_flush_before_any_record_is_true(self, spool_dir: str) -> None:
+        """Flushing an idle handler succeeds immediately."""
+        assert _handler(CapturingTransport(), spool_dir).flush(1)
+
+    def test_shutdown_spools_what_it_cannot_send(self, spool_dir: str) -> None:
+        """At shutdown, events that cannot be delivered in time are written to the spool."""
+        handler = _handler(UnreachableTransport(), spool_dir, backoff_base=60, backoff_max=60)
+        _log(handler, "a")
+        assert handler.sender.shutdown(1.0)
+        assert handler.stats()["spooled"] == 1
+        _log(handler, "after shutdown")
+        assert handler.stats()["dropped"]["shutdown"] == 1
