@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import json
 import shlex
+import shutil
+import subprocess
+import sys
 import tomllib
+import zipfile
 from fnmatch import fnmatch
+from pathlib import Path
 
 from afissue.cli import _parser
 from tests.deploy.compose import ROOT, dockerfile_instructions, services
@@ -94,11 +99,7 @@ class TestBuildContext:
             for line in (ROOT / ".dockerignore").read_text().splitlines()
             if line.strip() and not line.startswith("#")
         ]
-        sources = []
-        for arguments in _values("COPY"):
-            if arguments.startswith("--from="):
-                continue
-            sources += shlex.split(arguments)[:-1]
+        sources = _copied_sources()
         assert sources
         for source in sources:
             assert (ROOT / source).exists(), source
@@ -108,3 +109,41 @@ class TestBuildContext:
         """.dockerignore keeps the repository's history and tests out of the build context."""
         ignored = (ROOT / ".dockerignore").read_text().split()
         assert {".git", "tests"} <= set(ignored)
+
+
+def _copied_sources() -> list[str]:
+    sources = []
+    for arguments in _values("COPY"):
+        if not arguments.startswith("--from="):
+            sources += shlex.split(arguments)[:-1]
+    return sources
+
+
+class TestBuildStage:
+    def test_copied_sources_build_a_complete_wheel(self, tmp_path: Path) -> None:
+        """A wheel built from only what the Dockerfile copies has every package, template and the script."""
+        context = tmp_path / "context"
+        context.mkdir()
+        for source in _copied_sources():
+            path = ROOT / source
+            if path.is_dir():
+                shutil.copytree(path, context / source, ignore=shutil.ignore_patterns("__pycache__"))
+            else:
+                shutil.copy2(path, context / source)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+             "-q", "-w", str(tmp_path / "dist"), str(context)],
+            check=True, capture_output=True, timeout=300,
+        )
+        (wheel,) = (tmp_path / "dist").glob("afissue-*.whl")
+        with zipfile.ZipFile(wheel) as archive:
+            names = set(archive.namelist())
+            entry_points = next(n for n in names if n.endswith("entry_points.txt"))
+            scripts = archive.read(entry_points).decode()
+        for package in ("afissue_logging", "ingest_service", "consumer", "afissue"):
+            assert f"{package}/__init__.py" in names, package
+        templates = {
+            str(p.relative_to(ROOT)) for p in (ROOT / "ingest_service").rglob("*.html")
+        }
+        assert templates and templates <= names
+        assert "afissue = afissue.cli:main" in scripts
