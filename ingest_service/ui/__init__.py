@@ -9,6 +9,6 @@
 from __future__ import annotations
 
 from ingest_service.ui.settings import UISettings
-from ingest_service.ui.views import init_app
+from ingest_service.ui.views import bp, init_app
 
-__all__ = ["UISettings", "init_app"]
+__all__ = ["UISettings", "bp", "init_app"]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from flask.testing import FlaskClient
 
+from ingest_service.ui import UISettings
 from ingest_service.ui.store import IssueStore
 from tests.ingest_service.ui import seed
-from tests.ingest_service.ui.conftest import csrf_of
+from tests.ingest_service.ui.conftest import build_app, csrf_of
 
 
 class TestIssueList:
@@ -124,6 +126,14 @@ class TestIssueDetail:
         resolved_html = operator.get("/issues/b").get_data(as_text=True)
         assert "/issues/a/resolve" in open_html and "/issues/a/reopen" not in open_html
         assert "/issues/b/reopen" in resolved_html and "/issues/b/resolve" not in resolved_html
+
+
+class TestRouting:
+    def test_recent_page_of_the_ingest_service_wins(self, ui_settings: UISettings) -> None:
+        """``/issues/recent`` (another blueprint's page) is not taken for an issue id."""
+        app = build_app(dataclasses.replace(ui_settings, open_access=True))
+        app.add_url_rule("/issues/recent", "recent_probe", lambda: "recent page")
+        assert app.test_client().get("/issues/recent").get_data(as_text=True) == "recent page"
 
 
 class TestActions:
