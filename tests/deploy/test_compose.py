@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from afissue.services import FirestoreEmulator, free_port
 from afissue_logging.config import describe
 from tests.deploy.compose import (
     ROOT,
@@ -179,6 +180,14 @@ class TestRedis:
         assert any(target == "/data" and not source.startswith(".") for source, target, *_ in mounts)
 
 
+def _run_shell_check(service: str, compose_port: str, local_port: str) -> int:
+    """Run *service*'s CMD-SHELL health check with its port swapped for *local_port*."""
+    kind, script = services()[service]["healthcheck"]["test"]
+    assert kind == "CMD-SHELL"
+    script = script.replace(f":{compose_port}/", f":{local_port}/")
+    return subprocess.run(["sh", "-c", script], capture_output=True, timeout=30, check=False).returncode
+
+
 class TestFirestoreEmulator:
     def test_starts_the_emulator_reachable_from_other_containers(self) -> None:
         """The emulator listens on 0.0.0.0 at the port FIRESTORE_EMULATOR_HOST names."""
@@ -192,6 +201,16 @@ class TestFirestoreEmulator:
         command = _command(services()["firestore"])
         rules = next(part.split("=", 1)[1] for part in command if part.startswith("--rules="))
         assert volume_source("firestore", rules) == ROOT / "firestore.rules"
+
+    def test_healthcheck_passes_against_a_running_emulator(
+        self, firestore_emulator: FirestoreEmulator
+    ) -> None:
+        """The emulator's health check command, pointed at a real local emulator, exits 0."""
+        assert _run_shell_check("firestore", "8080", firestore_emulator.host_port.rsplit(":")[1]) == 0
+
+    def test_healthcheck_fails_when_nothing_listens(self) -> None:
+        """The same command exits non-zero when no emulator answers."""
+        assert _run_shell_check("firestore", "8080", str(free_port())) != 0
 
     def test_services_use_the_emulator_service(self) -> None:
         """Ingest and consumers point FIRESTORE_EMULATOR_HOST at the firestore service."""

@@ -32,6 +32,9 @@ from tests.deploy.compose import (
 )
 from tests.kafka_helpers import KafkaBed
 
+#: The variable holding the port each service's compose health check calls.
+_PORT_VARIABLE = {"ingest": "AFISSUE_INGEST_PORT", "consumer": "AFISSUE_CONSUMER_METRICS_PORT"}
+
 
 def _servers_exist() -> bool:
     try:
@@ -217,6 +220,19 @@ class TestServersFromComposeEnvironment:
         command[0] = sys.executable
         env = {**os.environ, **compose_stack.env["ingest"]}
         assert subprocess.run(command, env=env, timeout=30, check=False).returncode == 0
+
+    @pytest.mark.parametrize("service", ["ingest", "consumer"])
+    def test_compose_healthcheck_passes_against_it(
+        self, service: str, compose_stack: ComposeStack
+    ) -> None:
+        """The service's compose health check, with its port swapped for the local one, exits 0."""
+        command = [str(part) for part in services()[service]["healthcheck"]["test"]]
+        assert command[0] == "CMD"
+        compose_port = service_environment(service)[_PORT_VARIABLE[service]]
+        local_port = compose_stack.env[service][_PORT_VARIABLE[service]]
+        command = [part.replace(f":{compose_port}/", f":{local_port}/") for part in command[1:]]
+        command[0] = sys.executable if command[0] == "python" else command[0]
+        assert subprocess.run(command, timeout=30, check=False).returncode == 0
 
     def test_consumer_stays_up(self, compose_stack: ComposeStack) -> None:
         """The consumer keeps running a few seconds after it came up."""
