@@ -3,12 +3,15 @@ YAML with merge keys, ``${VAR:-default}`` interpolation, and the environment of 
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from afissue_logging.config import describe
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -113,3 +116,20 @@ def dockerfile_instructions() -> list[tuple[str, str]]:
         instruction, _, arguments = line.partition(" ")
         pairs.append((instruction.upper(), arguments.strip()))
     return pairs
+
+
+def ingest_settings_classes() -> list[type[Any]]:
+    """The settings objects of an ingest process: the API's and, once it exists, the web UI's."""
+    from ingest_service.settings import IngestSettings
+
+    classes: list[type[Any]] = [IngestSettings]
+    if importlib.util.find_spec("ingest_service.ui.settings") is not None:
+        from ingest_service.ui.settings import UISettings
+
+        classes.append(UISettings)
+    return classes
+
+
+def known_env_names(*settings_classes: type[Any]) -> set[str]:
+    """Every variable *settings_classes* read, plus the standard Google ones."""
+    return {row.env for cls in settings_classes for row in describe(cls)} | STANDARD_ENV

@@ -3,7 +3,6 @@ topic creation, two consumers, and environment variables the settings objects kn
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 from pathlib import Path
@@ -12,12 +11,12 @@ from typing import Any
 import pytest
 
 from afissue.services import FirestoreEmulator, free_port
-from afissue_logging.config import describe
 from tests.deploy.compose import (
     ROOT,
-    STANDARD_ENV,
     MissingVariable,
+    ingest_settings_classes,
     interpolate,
+    known_env_names,
     load_compose,
     raw_environment,
     service_environment,
@@ -291,33 +290,17 @@ class TestConsumers:
         assert grace.endswith("s") and int(grace[:-1]) >= 15
 
 
-def _known_names(*settings_classes: type[Any]) -> set[str]:
-    return {row.env for cls in settings_classes for row in describe(cls)} | STANDARD_ENV
-
-
-def _ingest_settings_classes() -> list[type[Any]]:
-    """The settings objects of an ingest process: the API's and, once it exists, the web UI's."""
-    from ingest_service.settings import IngestSettings
-
-    classes: list[type[Any]] = [IngestSettings]
-    if importlib.util.find_spec("ingest_service.ui.settings") is not None:
-        from ingest_service.ui.settings import UISettings
-
-        classes.append(UISettings)
-    return classes
-
-
 class TestEnvironment:
     def test_ingest_sets_only_ingest_settings(self) -> None:
         """Every variable given to ingest is an IngestSettings / UISettings variable (or a standard one)."""
-        unknown = set(service_environment("ingest")) - _known_names(*_ingest_settings_classes())
+        unknown = set(service_environment("ingest")) - known_env_names(*ingest_settings_classes())
         assert unknown == set()
 
     def test_consumer_sets_only_consumer_settings(self) -> None:
         """Every variable given to the consumers is a ConsumerSettings variable (or a standard one)."""
         from consumer.settings import ConsumerSettings
 
-        unknown = set(service_environment("consumer")) - _known_names(ConsumerSettings)
+        unknown = set(service_environment("consumer")) - known_env_names(ConsumerSettings)
         assert unknown == set()
 
     def test_values_parse_into_the_settings(self) -> None:
@@ -327,7 +310,7 @@ class TestEnvironment:
 
         ingest = IngestSettings.from_env(service_environment("ingest"))
         consumer = ConsumerSettings.from_env(service_environment("consumer"))
-        for settings_class in _ingest_settings_classes()[1:]:
+        for settings_class in ingest_settings_classes()[1:]:
             settings_class.from_env(service_environment("ingest"))
         assert ingest.port == 6001
         assert ingest.allow_open is False

@@ -3,14 +3,17 @@ known settings, probes on real endpoints, an HPA on CPU for ingest, and PDBs."""
 
 from __future__ import annotations
 
-import importlib.util
 from typing import Any
 
 import pytest
 import yaml
 
-from afissue_logging.config import describe
-from tests.deploy.compose import ROOT, STANDARD_ENV, dockerfile_instructions
+from tests.deploy.compose import (
+    ROOT,
+    dockerfile_instructions,
+    ingest_settings_classes,
+    known_env_names,
+)
 
 MANIFEST = ROOT / "deploy" / "kubernetes" / "afissue.yaml"
 
@@ -77,22 +80,14 @@ class TestDeployments:
 
     def test_ingest_sets_only_known_settings(self) -> None:
         """Every variable the ingest pods get is an IngestSettings or UISettings variable."""
-        from ingest_service.settings import IngestSettings
-
-        classes: list[type[Any]] = [IngestSettings]
-        if importlib.util.find_spec("ingest_service.ui.settings") is not None:
-            from ingest_service.ui.settings import UISettings
-
-            classes.append(UISettings)
-        known = {row.env for cls in classes for row in describe(cls)} | STANDARD_ENV
+        known = known_env_names(*ingest_settings_classes())
         assert _env_names("afissue-ingest") - known == set()
 
     def test_consumer_sets_only_known_settings(self) -> None:
         """Every variable the consumer pods get is a ConsumerSettings variable."""
         from consumer.settings import ConsumerSettings
 
-        known = {row.env for row in describe(ConsumerSettings)} | STANDARD_ENV
-        assert _env_names("afissue-consumer") - known == set()
+        assert _env_names("afissue-consumer") - known_env_names(ConsumerSettings) == set()
 
     def test_no_emulator_in_production(self) -> None:
         """The manifest never points at the Firestore emulator."""

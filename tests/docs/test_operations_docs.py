@@ -6,16 +6,13 @@ from __future__ import annotations
 import re
 import shlex
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from afissue_logging.config import describe
+from tests.deploy.compose import ingest_settings_classes, known_env_names
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 PAGES = ("deployment.md", "runbook.md", "integrations.md")
-#: Read by Google's libraries, or by deploy/create-topics.sh, not by a settings object.
-OTHER_NAMES = frozenset({"FIRESTORE_EMULATOR_HOST", "GOOGLE_APPLICATION_CREDENTIALS"})
 _ENV_NAME = re.compile(r"\b(AFISSUE_[A-Z0-9_]+|FIRESTORE_EMULATOR_HOST|GOOGLE_APPLICATION_CREDENTIALS)\b")
 _METRIC = re.compile(r"\bafissue_(?:ingest|consumer)_[a-z_]+")
 _INLINE = re.compile(r"`(afissue [^`]+)`")
@@ -33,16 +30,10 @@ def _settings_names() -> set[str]:
     from afissue.dev import DevSettings
     from afissue_logging.settings import ClientSettings
     from consumer.settings import ConsumerSettings
-    from ingest_service.settings import IngestSettings
 
-    classes: list[type[Any]] = [ClientSettings, IngestSettings, ConsumerSettings, DevSettings]
-    try:
-        from ingest_service.ui.settings import UISettings
-
-        classes.append(UISettings)
-    except ImportError:
-        pass
-    return {row.env for cls in classes for row in describe(cls)}
+    return known_env_names(
+        ClientSettings, ConsumerSettings, DevSettings, *ingest_settings_classes()
+    )
 
 
 def _commands(page: str) -> list[str]:
@@ -89,7 +80,7 @@ class TestOperationsDocs:
     def test_every_environment_variable_exists(self, page: str) -> None:
         """Each AFISSUE_* name on the page is a setting of a settings object."""
         named = set(_ENV_NAME.findall(_text(page)))
-        assert named - _settings_names() - OTHER_NAMES == set()
+        assert named - _settings_names() == set()
 
     @pytest.mark.parametrize("page", PAGES)
     def test_every_afissue_command_parses(self, page: str) -> None:
