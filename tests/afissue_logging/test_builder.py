@@ -104,7 +104,7 @@ class TestRobustness:
             ("KeyError", "cause"),
         ]
 
-    @settings(max_examples=150, deadline=None)
+    @settings(max_examples=100, deadline=None)
     @given(
         msg=st.one_of(st.text(), st.binary(), st.integers(), st.none(), st.builds(BrokenRepr)),
         args=st.one_of(

@@ -188,4 +188,30 @@ class TestIssueHandler:
         assert handler.flush(10)
         stats = handler.stats()
         assert stats["dropped"]["queue_full"] > 0
-        assert stats["sent"] + stats["dropped_total"] == stats["queued"] + stats["dropped"]["queue_full"]
+        assert stats["queued"] + stats["dropped"]["queue_full"] == 51
+        assert stats["sent"] == stats["queued"]
+
+
+class TestNoRecursion:
+    def test_logging_from_inside_the_sender_is_ignored(self, spool_dir: str) -> None:
+        """A record logged on the sender thread (e.g. by an HTTP library) is not re-reported."""
+        transport = CapturingTransport()
+        original = transport.send
+        app_log = logging.getLogger("tests.recursion")
+        app_log.propagate = False
+        handler = IssueHandler(spool_dir=spool_dir, transport=transport)
+        app_log.addHandler(handler)
+
+        def send(body: bytes, headers: object, timeout: float) -> object:
+            app_log.error("logged while sending")
+            return original(body, headers, timeout)  # type: ignore[arg-type]
+
+        transport.send = send  # type: ignore[method-assign,assignment]
+        try:
+            app_log.error("first")
+            assert handler.flush(10)
+            assert handler.flush(10)
+        finally:
+            app_log.removeHandler(handler)
+        assert [e["message"] for e in transport.events] == ["first"]
+        assert handler.stats()["queued"] == 1
