@@ -8,6 +8,7 @@ import collections
 import itertools
 import random
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -23,6 +24,7 @@ ISSUES = 24
 EVENTS = 3000
 RESEND_SHARE = 0.10
 BATCH = 100
+PACE = 0.15
 
 
 def _names() -> list[str]:
@@ -98,6 +100,7 @@ class TestScaleOut:
                 )
                 assert status == 202, body
                 assert all(r["status"] == "accepted" for r in body["results"]), body
+                time.sleep(PACE)  # a stream over several seconds, so hot issues span flush windows
 
             def counts() -> dict[str, int] | None:
                 docs = {
@@ -116,4 +119,6 @@ class TestScaleOut:
                 max(sum(1 for u in times if t <= u < t + 1.0) for t in times)
                 for times in writes.values()
             )
-        assert busiest <= 2, busiest
+            observed = sum(len(times) for times in writes.values())
+        assert observed >= ISSUES, writes
+        assert busiest <= 2, (busiest, observed)
