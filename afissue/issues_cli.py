@@ -76,6 +76,7 @@ def _store() -> IssueStore:
         settings.firestore_collection,
         search_scan_limit=settings.search_scan_limit,
         history_limit=settings.history_limit,
+        timeout_s=settings.firestore_timeout_s,
     )
 
 

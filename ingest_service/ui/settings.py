@@ -65,6 +65,12 @@ class UISettings:
         "Most `status_history` entries kept on an issue when its status is changed.",
     )
 
+    firestore_timeout_s: float = setting(
+        10.0,
+        "AFISSUE_UI_FIRESTORE_TIMEOUT",
+        "Seconds a Firestore read of the UI or CLI may take, retries included, before an error.",
+    )
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> UISettings:
         """Build the settings from *environ*; keyword *overrides* that are not None win."""

@@ -112,11 +112,17 @@ class IssueStore:
         *,
         search_scan_limit: int = 1000,
         history_limit: int = 100,
+        timeout_s: float = 10.0,
     ) -> None:
+        from google.api_core.retry import Retry
+
         self.db = db
         self.collection = collection
         self.search_scan_limit = search_scan_limit
         self.history_limit = history_limit
+        # A page waiting minutes on an unreachable Firestore helps nobody: bound the
+        # retries of every read to about timeout_s, then let the caller show an error.
+        self._calls: dict[str, Any] = {"retry": Retry(timeout=timeout_s), "timeout": timeout_s}
 
     def _base_query(self, query: IssueQuery) -> Any:
         from google.cloud import firestore
@@ -132,7 +138,7 @@ class IssueStore:
         ref = self._base_query(query)
         if after is not None:
             ref = ref.start_after({query.sort: after.value, "__name__": after.issue_id})
-        return [_as_row(snapshot) for snapshot in ref.limit(size).stream()]
+        return [_as_row(snapshot) for snapshot in ref.limit(size).stream(**self._calls)]
 
     def find(self, query: IssueQuery) -> IssuePage:
         """One page of issues matching *query*, starting after ``query.cursor``.
@@ -170,7 +176,7 @@ class IssueStore:
         """The issue document *issue_id* (with ``issue_id`` set), or None."""
         if not valid_issue_id(issue_id):
             return None
-        snapshot = self.db.collection(self.collection).document(issue_id).get()
+        snapshot = self.db.collection(self.collection).document(issue_id).get(**self._calls)
         return _as_row(snapshot) if snapshot.exists else None
 
     def occurrences(self, issue_id: str, limit: int = 20) -> list[dict[str, Any]]:
@@ -178,7 +184,7 @@ class IssueStore:
         if not valid_issue_id(issue_id):
             return []
         ref = self.db.collection(self.collection).document(issue_id).collection("occurrences")
-        rows = [snapshot.to_dict() or {} for snapshot in ref.limit(200).stream()]
+        rows = [snapshot.to_dict() or {} for snapshot in ref.limit(200).stream(**self._calls)]
         rows.sort(key=_timestamp_of, reverse=True)
         return rows[:limit]
 
@@ -199,7 +205,7 @@ class IssueStore:
 
         @firestore.transactional
         def apply(transaction: Any) -> StatusChange:
-            snapshot = ref.get(transaction=transaction)
+            snapshot = ref.get(transaction=transaction, **self._calls)
             if not snapshot.exists:
                 raise IssueNotFound(issue_id)
             row = _as_row(snapshot)

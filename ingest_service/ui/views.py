@@ -77,6 +77,7 @@ def init_app(app: Flask, settings: UISettings, store: IssueStore | None = None) 
             settings.firestore_collection,
             search_scan_limit=settings.search_scan_limit,
             history_limit=settings.history_limit,
+            timeout_s=settings.firestore_timeout_s,
         )
     tokens = TokenStore(settings.operators_file) if settings.operators_file else None
     app.extensions[_KEY] = UIState(settings, store, Operators(tokens, settings.open_access))

@@ -57,6 +57,13 @@ class TestIssueList:
         assert "Issue number 4" not in html2
         assert "Next page" not in html2
 
+    def test_marks_regressed_open_issues(self, operator: FlaskClient, db: Any) -> None:
+        """An open issue with ``regressed_at`` carries a regressed badge."""
+        seed.put(db, "issues", seed.issue("a", regressed_at=seed.ago(hours=1)))
+        seed.put(db, "issues", seed.issue("b"))
+        html = operator.get("/issues").get_data(as_text=True)
+        assert html.count(">regressed</span>") == 1
+
     def test_shows_count_level_and_relative_times(self, operator: FlaskClient, db: Any) -> None:
         """Each row shows its count, level and first/last seen as relative times."""
         seed.put(db, "issues", seed.issue("a", count=1234))
@@ -174,3 +181,30 @@ class TestActions:
             404,
             405,
         )
+
+
+class _BrokenStore(IssueStore):
+    """A store whose Firestore is down."""
+
+    def __init__(self) -> None:
+        pass
+
+    def find(self, query: Any) -> Any:
+        from google.api_core.exceptions import ServiceUnavailable
+
+        raise ServiceUnavailable("connection refused <b>here</b>")  # type: ignore[no-untyped-call]
+
+
+class TestStoreErrors:
+    def test_firestore_failure_is_a_503_page(self, ui_settings: UISettings) -> None:
+        """When Firestore fails, the page says so (escaped) with 503 instead of a 500."""
+        from flask import Flask
+
+        from ingest_service.ui import init_app
+
+        app = Flask(__name__)
+        init_app(app, dataclasses.replace(ui_settings, open_access=True), store=_BrokenStore())
+        response = app.test_client().get("/issues")
+        assert response.status_code == 503
+        html = response.get_data(as_text=True)
+        assert "connection refused &lt;b&gt;here&lt;/b&gt;" in html
