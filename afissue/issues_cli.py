@@ -22,7 +22,13 @@ from afissue.firestore_issues import format_table, printable, relative_time
 from ingest_service.ui.present import OccurrenceView, occurrence_view
 from ingest_service.ui.query import SORTS, STATUSES, InvalidQuery, IssueQuery
 from ingest_service.ui.settings import UISettings
-from ingest_service.ui.store import ACTIONS, IssueNotFound, IssueStore, firestore_client
+from ingest_service.ui.store import (
+    ACTIONS,
+    IssueNotFound,
+    IssueStore,
+    StoreUnavailable,
+    firestore_client,
+)
 
 __all__ = ["add_issues_commands"]
 
@@ -104,7 +110,7 @@ def _fail(message: str, code: int) -> int:
 def _firestore_errors() -> tuple[type[BaseException], ...]:
     from google.api_core.exceptions import GoogleAPICallError, RetryError
 
-    return (GoogleAPICallError, RetryError)
+    return (GoogleAPICallError, RetryError, StoreUnavailable)
 
 
 def _cmd_list(args: argparse.Namespace) -> int:

@@ -20,6 +20,7 @@ __all__ = [
     "IssuePage",
     "IssueStore",
     "StatusChange",
+    "StoreUnavailable",
     "firestore_client",
     "valid_issue_id",
 ]
@@ -31,6 +32,10 @@ _MAX_ID_LENGTH = 200
 
 class IssueNotFound(LookupError):
     """No issue document has this id."""
+
+
+class StoreUnavailable(RuntimeError):
+    """Firestore could not complete the request; nothing was changed."""
 
 
 def firestore_client(project: str, emulator_host: str | None) -> Any:
@@ -222,5 +227,13 @@ class IssueStore:
             transaction.update(ref, fields)
             return StatusChange({**row, **fields}, changed=True)
 
-        result: StatusChange = apply(self.db.transaction())
+        # The transaction's own begin/commit retry for about a minute when Firestore is
+        # unreachable; a bounded read first makes that case fail fast (and a missing
+        # issue fail before any transaction).
+        if not ref.get(**self._calls).exists:
+            raise IssueNotFound(issue_id)
+        try:
+            result: StatusChange = apply(self.db.transaction())
+        except ValueError as exc:  # the client's "cannot be rolled back" after a failed begin
+            raise StoreUnavailable(f"the status change of {issue_id!r} failed: {exc}") from exc
         return result

@@ -33,7 +33,13 @@ from ingest_service.ui.auth import Operators
 from ingest_service.ui.present import as_datetime, occurrence_view, pretty_json, relative_time
 from ingest_service.ui.query import SORTS, STATUSES, InvalidQuery, IssueQuery
 from ingest_service.ui.settings import UISettings
-from ingest_service.ui.store import ACTIONS, IssueNotFound, IssueStore, firestore_client
+from ingest_service.ui.store import (
+    ACTIONS,
+    IssueNotFound,
+    IssueStore,
+    StoreUnavailable,
+    firestore_client,
+)
 
 __all__ = ["UIState", "bp", "init_app"]
 
@@ -141,6 +147,7 @@ def _http_error(error: HTTPException) -> tuple[str, int]:
 
 @bp.errorhandler(GoogleAPICallError)
 @bp.errorhandler(RetryError)
+@bp.errorhandler(StoreUnavailable)
 def _store_error(error: Exception) -> tuple[str, int]:
     current_app.logger.warning("issue store error: %s", error)
     return render_template(

@@ -168,3 +168,18 @@ class TestStatusCommands:
         seed.put(db, "team", seed.issue("t"))
         assert run(["resolve", "t"])[0] == 0
         assert db.collection("team").document("t").get().to_dict()["status"] == "resolved"
+
+
+class TestFirestoreDown:
+    @pytest.mark.parametrize("argv", [["list"], ["show", "a"], ["resolve", "a"]])
+    def test_unreachable_firestore_is_exit_1(
+        self, run: Run, monkeypatch: pytest.MonkeyPatch, argv: list[str]
+    ) -> None:
+        """With nothing listening at the emulator address, each command fails fast with 1."""
+        from afissue.services import free_port
+
+        monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", f"127.0.0.1:{free_port()}")
+        monkeypatch.setenv("AFISSUE_UI_FIRESTORE_TIMEOUT", "1")
+        code, _, err = run(argv)
+        assert code == 1
+        assert err.startswith("afissue issues: Firestore:")
