@@ -85,7 +85,7 @@ class Emulator:
             headers={"Content-Type": "application/json", **headers},
         )
         try:
-            with urllib.request.urlopen(request, timeout=10) as response:
+            with urllib.request.urlopen(request, timeout=30) as response:
                 return response.status, json.loads(response.read() or b"{}")
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read() or b"{}")
@@ -148,6 +148,25 @@ class TestAdminWrites:
         status, body = emulator.create("issues", "by-admin", ADMIN)
         assert status == 200
         assert body["name"].endswith("/documents/issues/by-admin")
+
+
+    def test_consumer_client_writes_through_the_rules(
+        self, emulator: Emulator, rules_emulator: FirestoreEmulator
+    ) -> None:
+        """The consumer's own Firestore client writes issues and checkpoints with the rules loaded,
+        as in the compose stack."""
+        from consumer.settings import ConsumerSettings
+        from consumer.store import firestore_client
+
+        settings = ConsumerSettings(
+            firestore_project=emulator.project, firestore_emulator_host=rules_emulator.host_port
+        )
+        db = firestore_client(settings)
+        db.collection(settings.firestore_collection).document("by-consumer").set({"count": 3})
+        db.collection(settings.checkpoint_collection).document("p0").set({"next_offset": 1})
+        status, body = emulator.get("issues/by-consumer", ADMIN)
+        assert status == 200
+        assert body["fields"]["count"] == {"integerValue": "3"}
 
 
 class TestReads:
