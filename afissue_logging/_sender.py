@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from afissue_logging.spool import Spool
+    from afissue_logging.spool import Spool, SpoolEntry
 
 from afissue_logging._builder import EventBuilder
 from afissue_logging._ids import new_event_id
@@ -302,13 +302,13 @@ class Sender:
             return
         if self._window_deadline is None:
             interval = self.settings.flush_interval
-            if self._in_backoff():
+            if self._offline():
                 interval *= _OFFLINE_WINDOW_FACTOR
             self._window_deadline = time.monotonic() + interval
 
     def _window_full(self) -> bool:
         limit = self.settings.batch_size
-        if self._in_backoff():
+        if self._offline():
             limit = max(limit, _OFFLINE_WINDOW_EVENTS)
         return len(self._agg) >= limit
 
@@ -322,6 +322,10 @@ class Sender:
         if now >= self._backoff_until:
             self._pump()
 
+    def _offline(self) -> bool:
+        """Deliveries are failing: windows only go to disk, so they may grow larger."""
+        return self._failures > 0 or self._in_backoff()
+
     def _in_backoff(self) -> bool:
         return self._retry is not None or time.monotonic() < self._backoff_until
 
@@ -330,16 +334,21 @@ class Sender:
         self._window_deadline = None
         if not events:
             return
-        batch = _Batch(events, time.time())
+        created = time.time()
         if self._in_backoff():
-            self._to_spool(batch)
+            self._to_spool(_Batch(events, created))
             return
-        outcome = self._deliver(batch)
-        if outcome == _RETRY:
-            if final:
-                self._to_spool(batch)
-            else:
-                self._schedule_retry(batch)
+        size = max(self.settings.batch_size, 1)
+        for start in range(0, len(events), size):
+            batch = _Batch(events[start : start + size], created)
+            if self._in_backoff():
+                self._to_spool(_Batch(events[start:], created))
+                return
+            if self._deliver(batch) == _RETRY:
+                if final:
+                    self._to_spool(batch)
+                else:
+                    self._schedule_retry(batch)
 
     def _flush_now(self) -> None:
         self._close_window(final=True)
@@ -397,36 +406,51 @@ class Sender:
                 self._spool.done(entry)
                 self._drop("spool_error", entry.occurrences)
                 continue
-            batch = _Batch(events, entry.created_ns / 1e9, from_spool=True)
+            if not self._replay_entry(entry, events):
+                return
+
+    def _replay_entry(self, entry: SpoolEntry, events: list[EventDict]) -> bool:
+        """Send one spooled body in batches; False (rest kept spooled) when one fails."""
+        assert self._spool is not None
+        size = max(self.settings.batch_size, 1)
+        created = entry.created_ns / 1e9
+        for start in range(0, len(events), size):
+            batch = _Batch(events[start : start + size], created, from_spool=True)
             outcome = self._deliver(batch)
             if outcome == _RETRY:
-                self._spool.release(entry)
-                return
-            self._spool.done(entry)
+                if start == 0:
+                    self._spool.release(entry)
+                else:
+                    rest = _Batch(events[start:], created)
+                    self._spool.done(entry)
+                    self._write_spool(rest)
+                return False
             if outcome == _OK:
                 self._count("replayed", batch.occurrences)
+        self._spool.done(entry)
+        return True
 
     def _to_spool(self, batch: _Batch) -> None:
-        size = max(self.settings.batch_size, 1)
-        if len(batch.events) > size:
-            for start in range(0, len(batch.events), size):
-                part = _Batch(batch.events[start : start + size], batch.created)
-                self._to_spool(part)
-            return
+        # One file (two fsyncs) per window, however large: replay sends it in batches.
         occurrences = batch.occurrences
         if self._spool is None:
             self._drop("spool_error", occurrences)
             return
+        if self._write_spool(batch):
+            self._count("spooled", occurrences)
+
+    def _write_spool(self, batch: _Batch) -> bool:
         from afissue_logging.spool import SpoolError
 
+        assert self._spool is not None
         try:
-            dropped = self._spool.write(_encode_body(batch.events), occurrences, batch.created)
+            dropped = self._spool.write(_encode_body(batch.events), batch.occurrences, batch.created)
         except SpoolError:
-            self._drop("spool_error", occurrences)
-            return
+            self._drop("spool_error", batch.occurrences)
+            return False
         self._drop("spool_full", dropped)
-        self._count("spooled", occurrences)
         self._replay_wanted = True
+        return True
 
     # -- one HTTP exchange -----------------------------------------------------------
 
