@@ -55,7 +55,12 @@ def validation_error(exc: pydantic.ValidationError, prefix: tuple[str | int, ...
 
 
 def _prepare(
-    item: Any, state: IngestState, service: str | None, received_at: str,
+    item: Any,
+    state: IngestState,
+    limits: _limits.Limits,
+    *,
+    service: str | None,
+    received_at: str,
     prefix: tuple[str | int, ...],
 ) -> tuple[dict[str, Any], bytes]:
     if not isinstance(item, dict):
@@ -63,7 +68,7 @@ def _prepare(
             f"an event must be a JSON object, got {type(item).__name__}",
             field=_limits.field_path(prefix),
         )
-    _limits.check_value(item, state.limits, prefix)
+    _limits.check_value(item, limits, prefix)
     try:
         event = IssueEvent.model_validate(item)
     except pydantic.ValidationError as exc:
@@ -114,17 +119,19 @@ def _publish(state: IngestState, prepared: list[tuple[dict[str, Any], bytes]]) -
 
 def _remember(state: IngestState, events: list[dict[str, Any]]) -> None:
     try:
-        state.recent.record(events)
+        state.recorder.record(events)
     except redis.RedisError as exc:
         state.metrics.redis_errors.labels("recent").inc()
         log.warning("recent list not updated: redis unavailable", extra={"error": str(exc)})
 
 
-def _read_document(state: IngestState) -> Any:
+def _read_document(state: IngestState) -> tuple[Any, _limits.Limits]:
+    """The parsed body, and the limits its items still need checking against."""
     _limits.check_content_type(request.headers.get("Content-Type"))
     raw = _limits.read_body(request.stream, request.content_length, state.limits)
     raw = _limits.decode_body(raw, request.headers.get("Content-Encoding"), state.limits)
-    return _limits.parse_json(raw)
+    text = _limits.decode_utf8(raw)
+    return _limits.parse_text(text), _limits.for_body(state.limits, text)
 
 
 @bp.post("/issues")
@@ -132,11 +139,13 @@ def post_issues() -> tuple[Response, int]:
     """Accept one event or a batch (see the module docstring)."""
     state = current_state()
     service = state.auth.service_for(request.headers.get("Authorization"))
-    document = _read_document(state)
+    document, limits = _read_document(state)
     received_at = wire.format_timestamp(time.time())
     if isinstance(document, dict) and "events" in document:
-        return _post_batch(state, document, service, received_at)
-    wire_event, value = _prepare(document, state, service, received_at, ())
+        return _post_batch(state, document, limits, service, received_at)
+    wire_event, value = _prepare(
+        document, state, limits, service=service, received_at=received_at, prefix=()
+    )
     _rate_limit(state, [wire_event])
     _publish(state, [(wire_event, value)])
     _remember(state, [wire_event])
@@ -147,7 +156,11 @@ def post_issues() -> tuple[Response, int]:
 
 
 def _post_batch(
-    state: IngestState, document: dict[str, Any], service: str | None, received_at: str
+    state: IngestState,
+    document: dict[str, Any],
+    limits: _limits.Limits,
+    service: str | None,
+    received_at: str,
 ) -> tuple[Response, int]:
     items = document["events"]
     if not isinstance(items, list):
@@ -166,7 +179,10 @@ def _post_batch(
     prepared: list[tuple[dict[str, Any], bytes]] = []
     for index, item in enumerate(items):
         try:
-            wire_event, value = _prepare(item, state, service, received_at, ("events", index))
+            wire_event, value = _prepare(
+                item, state, limits, service=service, received_at=received_at,
+                prefix=("events", index),
+            )
         except ApiError as exc:
             state.metrics.events_rejected.labels(str(exc.status)).inc()
             results.append(

@@ -7,6 +7,7 @@ count (413, naming the field). The schema (422) runs only on what passed.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import zlib
@@ -17,9 +18,20 @@ from typing import IO, Any
 from ingest_service.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from ingest_service.settings import IngestSettings
 
-__all__ = ["Limits", "check_value", "decode_body", "field_path", "parse_json", "read_body"]
+__all__ = [
+    "Limits",
+    "check_content_type",
+    "check_value",
+    "decode_body",
+    "field_path",
+    "for_body",
+    "parse_json",
+    "read_body",
+]
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# The only way a lone surrogate gets into parsed JSON (raw ones fail UTF-8 decoding).
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 @dataclass(frozen=True)
@@ -32,6 +44,8 @@ class Limits:
     max_frames: int
     max_depth: int
     max_event_bytes: int
+    check_strings: bool = True
+    check_surrogates: bool = True
 
     @classmethod
     def from_settings(cls, settings: IngestSettings) -> Limits:
@@ -97,15 +111,35 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def for_body(limits: Limits, text: str) -> Limits:
+    """*limits* with the string checks that *text* cannot fail switched off: no string in
+    a body shorter than the string limit can exceed it, and without a ``\\uD8..``-style
+    escape no lone surrogate can appear."""
+    return dataclasses.replace(
+        limits,
+        check_strings=len(text) > limits.max_string_chars,
+        check_surrogates=_SURROGATE_ESCAPE.search(text) is not None,
+    )
+
+
 def parse_json(data: bytes) -> Any:
     """Strict UTF-8 JSON (no NaN/Infinity); 400 naming the position, 413 when too deep."""
+    return parse_text(decode_utf8(data))
+
+
+def decode_utf8(data: bytes) -> str:
+    """The body as text; 400 naming the first byte that is not UTF-8."""
     try:
-        text = data.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BadRequest(
             f"body is not valid UTF-8: byte {exc.start} ({data[exc.start:exc.start + 1]!r})",
             field="body",
         ) from None
+
+
+def parse_text(text: str) -> Any:
+    """Strict JSON (no NaN/Infinity) of *text*; 400 naming the position, 413 when too deep."""
     try:
         return json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
@@ -132,6 +166,8 @@ def field_path(parts: tuple[str | int, ...]) -> str:
 def check_value(value: Any, limits: Limits, prefix: tuple[str | int, ...] = ()) -> None:
     """Walk *value* (parsed JSON): depth, string length, frames, lone surrogates."""
     base_depth = len(prefix)
+    strings = limits.check_strings or limits.check_surrogates
+    containers = (str, Mapping, list) if strings else (Mapping, list)
     stack: list[tuple[Any, tuple[str | int, ...]]] = [(value, prefix)]
     while stack:
         item, path = stack.pop()
@@ -140,8 +176,9 @@ def check_value(value: Any, limits: Limits, prefix: tuple[str | int, ...] = ()) 
         elif isinstance(item, Mapping):
             _check_depth(path, base_depth, limits)
             for key, child in item.items():
-                _check_string(key, (*path, key), limits)
-                if isinstance(child, str | Mapping | list):
+                if strings:
+                    _check_string(key, (*path, key), limits)
+                if isinstance(child, containers):
                     stack.append((child, (*path, key)))
         elif isinstance(item, list):
             _check_depth(path, base_depth, limits)
@@ -151,7 +188,7 @@ def check_value(value: Any, limits: Limits, prefix: tuple[str | int, ...] = ()) 
                     field=field_path(path),
                 )
             for index, child in enumerate(item):
-                if isinstance(child, str | Mapping | list):
+                if isinstance(child, containers):
                     stack.append((child, (*path, index)))
 
 
@@ -163,10 +200,10 @@ def _check_depth(path: tuple[str | int, ...], base_depth: int, limits: Limits) -
 
 
 def _check_string(text: str, path: tuple[str | int, ...], limits: Limits) -> None:
-    if len(text) > limits.max_string_chars:
+    if limits.check_strings and len(text) > limits.max_string_chars:
         raise PayloadTooLarge(
             f"string of {len(text)} characters exceeds the limit of {limits.max_string_chars}",
             field=field_path(path),
         )
-    if _SURROGATE.search(text):
+    if limits.check_surrogates and _SURROGATE.search(text):
         raise BadRequest("string holds a lone UTF-16 surrogate", field=field_path(path))

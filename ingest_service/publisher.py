@@ -84,6 +84,7 @@ class KafkaPublisher:
             "acks": "all",
             "compression.type": self.settings.kafka_compression,
             "linger.ms": self.settings.kafka_linger_ms,
+            "socket.nagle.disable": True,  # requests wait on each round trip
             "message.timeout.ms": timeout_ms,
             "socket.connection.setup.timeout.ms": max(1000, timeout_ms),
             # Come back quickly after an outage: clients are retrying meanwhile.

@@ -27,6 +27,7 @@ def recent() -> Response | str | tuple[str, int]:
     """Issues seen in the last hour, most recent first."""
     state = current_state()
     try:
+        state.recorder.flush()
         rows = state.recent.list()
     except redis.RedisError as exc:
         state.metrics.redis_errors.labels("recent").inc()

@@ -12,7 +12,7 @@ from ingest_service.limits import Limits
 from ingest_service.metrics import IngestMetrics
 from ingest_service.publisher import EventPublisher, KafkaPublisher
 from ingest_service.ratelimit import RateLimiter
-from ingest_service.recent import RecentIssues
+from ingest_service.recent import RecentIssues, RecentRecorder
 from ingest_service.settings import IngestSettings
 from ingest_service.tokens import TokenStore
 
@@ -31,6 +31,7 @@ class IngestState:
     publisher: EventPublisher
     redis: redis.Redis[bytes]
     recent: RecentIssues
+    recorder: RecentRecorder
     limiter: RateLimiter
     metrics: IngestMetrics
 
@@ -42,13 +43,19 @@ class IngestState:
             socket_connect_timeout=settings.redis_timeout_s,
         )
         store = TokenStore(settings.tokens_file) if settings.tokens_file else None
+        recent = RecentIssues(client, settings.redis_prefix, settings.recent_ttl_s)
+
+        def recorder_failed(exc: Exception) -> None:
+            metrics.redis_errors.labels("recent").inc()
+
         return cls(
             settings=settings,
             limits=Limits.from_settings(settings),
             auth=Authenticator(store, settings.allow_open),
             publisher=KafkaPublisher(settings),
             redis=client,
-            recent=RecentIssues(client, settings.redis_prefix, settings.recent_ttl_s),
+            recent=recent,
+            recorder=RecentRecorder(recent, on_error=recorder_failed),
             limiter=RateLimiter(
                 client,
                 settings.rate_limit_events,
@@ -59,8 +66,9 @@ class IngestState:
         )
 
     def close(self) -> None:
-        """Flush Kafka and drop Redis connections."""
+        """Flush Kafka and the recent list, and drop Redis connections."""
         self.publisher.close()
+        self.recorder.close()
         self.redis.close()
 
 
