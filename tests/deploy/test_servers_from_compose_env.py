@@ -3,6 +3,7 @@ docker-compose.yml gives them, with only the addresses swapped for the local tes
 
 from __future__ import annotations
 
+import http.client
 import importlib
 import json
 import os
@@ -244,6 +245,19 @@ class TestServersFromComposeEnvironment:
         """Compose's defaults authenticate: a request without a token is 401."""
         status, _ = _http(f"{compose_stack.ingest_url}/api/v1/issues", {"title": "t"})
         assert status == 401
+
+    def test_web_ui_asks_for_an_operator_login(self, compose_stack: ComposeStack) -> None:
+        """Compose's web UI is closed: an anonymous visit to /issues is sent to the login page."""
+        host, port = compose_stack.ingest_url.removeprefix("http://").split(":")
+        connection = http.client.HTTPConnection(host, int(port), timeout=10)
+        try:
+            connection.request("GET", "/issues", headers={"Accept": "text/html"})
+            response = connection.getresponse()
+            location = response.getheader("Location") or ""
+        finally:
+            connection.close()
+        assert response.status in (302, 303)
+        assert location.split("?")[0].endswith("/issues/login")
 
     def test_an_event_reaches_firestore(self, compose_stack: ComposeStack) -> None:
         """An authenticated event goes through Kafka and the consumer into its issue document."""
