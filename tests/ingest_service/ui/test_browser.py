@@ -1,12 +1,14 @@
 """The UI in a real headless Chromium (Debian's package), served by werkzeug in a thread.
 
 Loads each page, filters, resolves, tries XSS payloads and a form without its CSRF token,
-and saves the screenshots of ``docs/screenshots/``.
+and takes screenshots: into ``docs/screenshots/`` with ``AFISSUE_UPDATE_SCREENSHOTS=1``,
+otherwise into the test's temporary directory (so a test run leaves the tree clean).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,6 +38,15 @@ pytestmark = [
         reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)",
     ),
 ]
+
+
+@pytest.fixture
+def screenshots(tmp_path: Path) -> Path:
+    """Where this run's screenshots go."""
+    if os.environ.get("AFISSUE_UPDATE_SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        return SCREENSHOTS
+    return tmp_path
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +97,9 @@ class TestPages:
         assert "does not belong to an operator" in tab.locator(".error").inner_text()
         context.close()
 
-    def test_list_page_and_screenshots(self, page: Any, base_url: str, db: Any) -> None:
+    def test_list_page_and_screenshots(
+        self, page: Any, base_url: str, db: Any, screenshots: Path
+    ) -> None:
         """The list shows the open issues with counts and relative times (laptop and phone)."""
         put_demo_issues(db)
         page.goto(f"{base_url}/issues")
@@ -94,11 +107,11 @@ class TestPages:
         assert rows.count() == 6
         assert "1284" in rows.first.inner_text()
         assert "ago" in rows.first.inner_text()
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / "issues-list.png"), full_page=True)
+        page.screenshot(path=str(screenshots / "issues-list.png"), full_page=True)
         page.set_viewport_size({"width": 390, "height": 844})
         page.goto(f"{base_url}/issues")
-        page.screenshot(path=str(SCREENSHOTS / "issues-list-phone.png"), full_page=False)
+        page.screenshot(path=str(screenshots / "issues-list-phone.png"), full_page=False)
+        assert (screenshots / "issues-list-phone.png").stat().st_size > 0
 
     def test_filter_by_service(self, page: Any, base_url: str, db: Any) -> None:
         """Typing a service into the filter form and applying it narrows the list."""
@@ -114,7 +127,9 @@ class TestPages:
             "ValueError: could not convert string to float: 'N/A'",
         ]
 
-    def test_detail_page_and_screenshot(self, page: Any, base_url: str, db: Any) -> None:
+    def test_detail_page_and_screenshot(
+        self, page: Any, base_url: str, db: Any, screenshots: Path
+    ) -> None:
         """The detail page shows the chain, highlighted in-app frames, extra and history."""
         issue_id = put_demo_issues(db)
         page.goto(f"{base_url}/issues/{issue_id}")
@@ -124,7 +139,7 @@ class TestPages:
         assert "During handling of the above exception" in page.locator(".relation").inner_text()
         assert '"symbol": "EURUSD"' in page.locator("pre.json").inner_text()
         assert page.locator(".history li").count() == 3
-        page.screenshot(path=str(SCREENSHOTS / "issue-detail.png"), full_page=True)
+        page.screenshot(path=str(screenshots / "issue-detail.png"), full_page=True)
 
     def test_missing_issue_page(self, page: Any, base_url: str) -> None:
         """An unknown id shows the 404 page."""
