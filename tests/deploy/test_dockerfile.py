@@ -106,9 +106,9 @@ class TestBuildContext:
             assert not any(fnmatch(source, pattern) for pattern in ignored), source
 
     def test_tests_and_git_stay_out_of_the_context(self) -> None:
-        """.dockerignore keeps the repository's history and tests out of the build context."""
+        """.dockerignore keeps history, tests and the local .env (secrets) out of the build context."""
         ignored = (ROOT / ".dockerignore").read_text().split()
-        assert {".git", "tests"} <= set(ignored)
+        assert {".git", "tests", ".env"} <= set(ignored)
 
 
 def _copied_sources() -> list[str]:
