@@ -113,6 +113,12 @@ class TestIssueDetail:
             assert text in html, text
         assert html.index("TimeoutError") < html.index("ValueError</strong>")
 
+    def test_service_links_to_its_issues(self, operator: FlaskClient, db: Any) -> None:
+        """The service badge links to the list filtered by that service, any status."""
+        seed.put(db, "issues", seed.issue("a", service="pay&ments"))
+        html = operator.get("/issues/a").get_data(as_text=True)
+        assert 'href="/issues?service=pay%26ments&amp;status=all"' in html
+
     def test_in_app_frames_are_highlighted(self, operator: FlaskClient, db: Any) -> None:
         """In-app frames carry the ``in-app`` class, library frames ``library``."""
         seed.put(db, "issues", seed.issue("a"))
