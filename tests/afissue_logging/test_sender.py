@@ -214,3 +214,27 @@ class TestFlushAndShutdown:
         assert handler.stats()["spooled"] == 1
         _log(handler, "after shutdown")
         assert handler.stats()["dropped"]["shutdown"] == 1
+
+
+class TestReplay:
+    def test_large_spool_file_replayed_in_batches_after_partial_failure(
+        self, spool_dir: str
+    ) -> None:
+        """A 250-event spool file goes out in batches; after a failure mid-file the rest is
+        kept and later delivered, so every event arrives exactly once."""
+        from afissue_logging.settings import load_settings
+        from afissue_logging.spool import Spool
+        from afissue_logging.wire import encode_event
+
+        events = [
+            {"event_id": f"{i:032x}", "title": f"e{i}", "fingerprint": f"{i:032x}", "count": 2}
+            for i in range(250)
+        ]
+        service = load_settings({}, service="svc").service
+        Spool(spool_dir, service, 10**9).write(encode_event({"events": events}), 500)
+        transport = CapturingTransport([Response(202, {}, b"{}"), TransportError("blip")])
+        handler = _handler(transport, spool_dir, batch_size=100)
+        assert _wait_until(lambda: handler.stats()["replayed"] == 500)
+        assert sorted(e["event_id"] for e in transport.events) == [e["event_id"] for e in events]
+        assert max(len(r.events) for r in transport.requests) <= 100
+        assert _wait_until(lambda: handler.stats()["spool_files"] == 0)
