@@ -22,7 +22,12 @@ from afissue_logging.scrub import Scrubber
 from afissue_logging.settings import ClientSettings
 from afissue_logging.wire import EventDict, format_timestamp
 
-__all__ = ["STANDARD_RECORD_ATTRS", "EventBuilder", "render_record_message"]
+__all__ = [
+    "STANDARD_RECORD_ATTRS",
+    "EventBuilder",
+    "normalize_level",
+    "render_record_message",
+]
 
 STANDARD_RECORD_ATTRS = frozenset(
     {
@@ -36,6 +41,32 @@ _TRACE_KEYS = ("trace_id", "traceId", "otelTraceID", "trace")
 _REQUEST_KEYS = ("request_id", "requestId", "x_request_id")
 _CONTEXTVAR_PREFIX = "structlog_"
 _TITLE_CHARS = 200
+_SHORT = 256  # the ingest API's bound on short text fields
+_SHORT_FIELDS = ("logger", "thread", "trace_id", "request_id", "type", "priority", "reporter_id")
+_LEVELS = ("debug", "info", "warning", "error", "critical")
+_LEVEL_ALIASES = {"warn": "warning", "fatal": "critical", "exception": "error", "err": "error",
+                  "msg": "info", "notset": "debug"}
+
+
+def normalize_level(level: Any) -> str:
+    """One of the API's five level names for a stdlib / structlog level name or number."""
+    if isinstance(level, int) and not isinstance(level, bool):
+        if level >= logging.CRITICAL:
+            return "critical"
+        if level >= logging.ERROR:
+            return "error"
+        if level >= logging.WARNING:
+            return "warning"
+        return "info" if level >= logging.INFO else "debug"
+    if isinstance(level, str):
+        low = level.strip().lower()
+        low = _LEVEL_ALIASES.get(low, low)
+        if low in _LEVELS:
+            return low
+        number = logging.getLevelName(level.strip().upper())
+        if isinstance(number, int):
+            return normalize_level(number)
+    return "error"
 
 
 def render_record_message(msg: Any, args: Any, limit: int) -> str:
@@ -221,10 +252,15 @@ class EventBuilder:
     def _add_common(self, event: dict[str, Any]) -> None:
         settings = self.settings
         event["service"] = settings.service
-        event["environment"] = settings.environment
+        event["environment"] = text(settings.environment, _SHORT)
         if settings.release:
-            event["release"] = settings.release
-        event["host"] = self.host
+            event["release"] = text(settings.release, _SHORT)
+        event["host"] = text(self.host, _SHORT)
+        event["level"] = normalize_level(event.get("level"))
+        for key in _SHORT_FIELDS:
+            value = event.get(key)
+            if value is not None:
+                event[key] = text(value, _SHORT)
 
     def _finish_manual(self, snap: Snapshot) -> EventDict:
         safe = json_safe(snap.event or {})

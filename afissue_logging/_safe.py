@@ -31,10 +31,12 @@ def _clean(value: str) -> str:
 
 
 def truncate(value: str, limit: int) -> str:
-    """*value* cut to *limit* characters plus a marker saying how many were cut."""
+    """*value* cut to at most *limit* characters, ending in a marker saying how many were cut."""
     if len(value) <= limit:
         return value
-    return value[:limit] + TRUNCATION_MARKER.format(len(value) - limit)
+    # The result, marker included, stays within *limit* (the ingest API bounds strings).
+    keep = max(limit - len(TRUNCATION_MARKER) - 10, 0)
+    return value[:keep] + TRUNCATION_MARKER.format(len(value) - keep)
 
 
 def text(value: Any, limit: int = _MAX_VALUE_CHARS) -> str:

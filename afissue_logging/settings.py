@@ -17,7 +17,14 @@ from typing import Any
 
 from afissue_logging.config import _parse, from_env, setting
 
-__all__ = ["DEFAULT_URL", "ClientSettings", "default_service", "default_spool_dir", "load_settings"]
+__all__ = [
+    "DEFAULT_URL",
+    "ClientSettings",
+    "default_service",
+    "default_spool_dir",
+    "load_settings",
+    "service_identifier",
+]
 
 DEFAULT_URL = "http://127.0.0.1:6001"
 
@@ -64,7 +71,7 @@ class ClientSettings:
         16_384, "AFISSUE_GZIP_MIN_BYTES", "Request bodies at least this big are gzipped."
     )
     max_message_chars: int = setting(
-        32_768, "AFISSUE_MAX_MESSAGE_CHARS", "Longer messages are truncated with a marker."
+        16_384, "AFISSUE_MAX_MESSAGE_CHARS", "Longer messages are truncated with a marker."
     )
     scrub: bool = setting(True, "AFISSUE_SCRUB", "Scrub secrets from extra, context and text.")
     scrub_keys: str = setting(
@@ -79,6 +86,12 @@ def default_service() -> str:
     """The service name used when none is configured: the program's file name."""
     name = Path(sys.argv[0]).stem if sys.argv and sys.argv[0] else ""
     return name or "python"
+
+
+def service_identifier(name: str) -> str:
+    """*name* as the API's service identifier: printable ASCII without spaces, <= 128 chars."""
+    cleaned = "".join(c if "\x21" <= c <= "\x7e" else "-" for c in name.strip())[:128]
+    return cleaned or "python"
 
 
 def default_spool_dir() -> str:
@@ -101,8 +114,9 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     }
     settings = from_env(ClientSettings, os.environ if environ is None else environ, **coerced)
     changes: dict[str, Any] = {}
-    if not settings.service:
-        changes["service"] = default_service()
+    service = service_identifier(settings.service or default_service())
+    if service != settings.service:
+        changes["service"] = service
     if not settings.spool_dir:
         changes["spool_dir"] = default_spool_dir()
     if settings.token == "":

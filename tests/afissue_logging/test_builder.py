@@ -70,8 +70,9 @@ class TestRobustness:
     def test_huge_message_truncated_with_marker(self) -> None:
         """A 5 MB message is cut to the configured size with a marker saying so."""
         event = _builder(max_message_chars=1000).build(snapshot_record(_record("x" * 5_000_000)))
-        assert len(event["message"]) < 1100
-        assert event["message"].endswith("[afissue: truncated 4999000 chars]")
+        assert len(event["message"]) <= 1000
+        assert event["message"].startswith("xxx")
+        assert event["message"].endswith(f"[afissue: truncated {5_000_000 - 958} chars]")
         assert len(event["title"]) < 300
 
     def test_recursion_error_frames_collapsed(self) -> None:
@@ -149,6 +150,20 @@ class TestFields:
         assert isinstance(event["pid"], int)
         assert event["thread"] == "MainThread"
         assert event["logger"] == "app.mod"
+
+    def test_fields_fit_the_api_bounds(self) -> None:
+        """Odd service names, custom levels and long short-text fields are made acceptable."""
+        builder = EventBuilder(
+            load_settings({}, service="my service ü", spool_dir="/tmp/x", release="r" * 400)
+        )
+        record = _record(request_id="q" * 1000)
+        record.levelname = "NOTICE"
+        record.levelno = 35
+        event = builder.build(snapshot_record(record))
+        assert event["service"] == "my-service--"
+        assert event["level"] == "warning"
+        assert len(event["release"]) <= 256
+        assert len(event["request_id"]) <= 256
 
     def test_trace_and_request_ids_from_extra(self) -> None:
         """trace_id/request_id (and OpenTelemetry's otelTraceID) become top-level fields."""
