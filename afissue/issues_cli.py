@@ -26,8 +26,8 @@ from ingest_service.ui.store import (
     ACTIONS,
     IssueNotFound,
     IssueStore,
+    LazyFirestore,
     StoreUnavailable,
-    firestore_client,
 )
 
 __all__ = ["add_issues_commands"]
@@ -76,9 +76,8 @@ def add_issues_commands(subparsers: Any) -> None:
 
 def _store() -> IssueStore:
     settings = UISettings.from_env(os.environ)
-    db = firestore_client(settings.firestore_project, settings.firestore_emulator_host)
     return IssueStore(
-        db,
+        LazyFirestore(settings.firestore_project, settings.firestore_emulator_host),
         settings.firestore_collection,
         search_scan_limit=settings.search_scan_limit,
         history_limit=settings.history_limit,
@@ -109,8 +108,9 @@ def _fail(message: str, code: int) -> int:
 
 def _firestore_errors() -> tuple[type[BaseException], ...]:
     from google.api_core.exceptions import GoogleAPICallError, RetryError
+    from google.auth.exceptions import GoogleAuthError
 
-    return (GoogleAPICallError, RetryError, StoreUnavailable)
+    return (GoogleAPICallError, RetryError, GoogleAuthError, StoreUnavailable)
 
 
 def _cmd_list(args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import threading
 from typing import Any
 
 from ingest_service.ui.query import STATUSES, Cursor, IssueQuery
@@ -19,6 +20,7 @@ __all__ = [
     "IssueNotFound",
     "IssuePage",
     "IssueStore",
+    "LazyFirestore",
     "StatusChange",
     "StoreUnavailable",
     "firestore_client",
@@ -53,6 +55,34 @@ def firestore_client(project: str, emulator_host: str | None) -> Any:
             project=project, credentials=AnonymousCredentials()  # type: ignore[no-untyped-call]
         )
     return firestore.Client(project=project)
+
+
+class LazyFirestore:
+    """A Firestore client made on first use.
+
+    Building a client looks for credentials, which an ingest app that is only asked to
+    accept events may not have; made lazily, a missing credential is an error page of
+    the UI instead of an app that cannot start.
+    """
+
+    def __init__(self, project: str, emulator_host: str | None) -> None:
+        self.project = project
+        self.emulator_host = emulator_host
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    def client(self) -> Any:
+        """The client, made now if it was not yet."""
+        with self._lock:
+            if self._client is None:
+                self._client = firestore_client(self.project, self.emulator_host)
+            return self._client
+
+    def collection(self, name: str) -> Any:
+        return self.client().collection(name)
+
+    def transaction(self) -> Any:
+        return self.client().transaction()
 
 
 def valid_issue_id(issue_id: str) -> bool:

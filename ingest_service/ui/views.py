@@ -24,6 +24,7 @@ from flask import (
     url_for,
 )
 from google.api_core.exceptions import GoogleAPICallError, RetryError
+from google.auth.exceptions import GoogleAuthError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -37,8 +38,8 @@ from ingest_service.ui.store import (
     ACTIONS,
     IssueNotFound,
     IssueStore,
+    LazyFirestore,
     StoreUnavailable,
-    firestore_client,
 )
 
 __all__ = ["UIState", "bp", "init_app"]
@@ -77,9 +78,8 @@ def init_app(app: Flask, settings: UISettings, store: IssueStore | None = None) 
     it; both use the same session token, so either check accepts the UI's forms.
     """
     if store is None:
-        db = firestore_client(settings.firestore_project, settings.firestore_emulator_host)
         store = IssueStore(
-            db,
+            LazyFirestore(settings.firestore_project, settings.firestore_emulator_host),
             settings.firestore_collection,
             search_scan_limit=settings.search_scan_limit,
             history_limit=settings.history_limit,
@@ -148,6 +148,7 @@ def _http_error(error: HTTPException) -> tuple[str, int]:
 @bp.errorhandler(GoogleAPICallError)
 @bp.errorhandler(RetryError)
 @bp.errorhandler(StoreUnavailable)
+@bp.errorhandler(GoogleAuthError)
 def _store_error(error: Exception) -> tuple[str, int]:
     current_app.logger.warning("issue store error: %s", error)
     return render_template(

@@ -214,3 +214,36 @@ class TestStoreErrors:
         assert response.status_code == 503
         html = response.get_data(as_text=True)
         assert "connection refused &lt;b&gt;here&lt;/b&gt;" in html
+
+    def test_missing_credentials_is_a_503_page(self, ui_settings: UISettings) -> None:
+        """Without Google credentials the app still starts; the pages say what is missing."""
+        from flask import Flask
+        from google.auth.exceptions import DefaultCredentialsError
+
+        from ingest_service.ui import init_app
+
+        class NoCredentials(_BrokenStore):
+            def find(self, query: Any) -> Any:
+                raise DefaultCredentialsError(  # type: ignore[no-untyped-call]
+                    "Your default credentials were not found."
+                )
+
+        app = Flask(__name__)
+        init_app(app, dataclasses.replace(ui_settings, open_access=True), store=NoCredentials())
+        response = app.test_client().get("/issues")
+        assert response.status_code == 503
+        assert "credentials were not found" in response.get_data(as_text=True)
+
+    def test_app_starts_without_touching_firestore(self, ui_settings: UISettings) -> None:
+        """``init_app`` makes no Firestore client; the first page does."""
+        from flask import Flask
+
+        from ingest_service.ui import init_app
+        from ingest_service.ui.views import UIState
+
+        app = Flask(__name__)
+        init_app(app, dataclasses.replace(ui_settings, open_access=True))
+        state: UIState = app.extensions["afissue_ui"]
+        assert state.store.db._client is None
+        assert app.test_client().get("/issues").status_code == 200
+        assert state.store.db._client is not None
