@@ -268,3 +268,25 @@ class TestStructlogSnapshot:
         assert event["exception"]["type"] == "ZeroDivisionError"
         assert event["extra"] == {"user": 1}
         assert event["logger"] == "svc.log"
+
+
+class TestStructlogProperty:
+    @settings(max_examples=60, deadline=None)
+    @given(
+        method=st.sampled_from(["error", "exception", "critical", "warn", "msg", "log", "x"]),
+        event_dict=st.dictionaries(
+            st.text(),
+            st.one_of(st.none(), st.text(), st.binary(), st.integers(), st.floats(),
+                      st.builds(BrokenRepr), st.lists(st.integers())),
+            max_size=6,
+        ),
+    )
+    def test_no_exception_escapes_event_dict_to_event(
+        self, method: str, event_dict: dict[str, Any]
+    ) -> None:
+        """Arbitrary structlog event dicts always give a JSON-encodable event."""
+        snap = snapshot_event_dict("log", method, event_dict)
+        _SHARED.raw_key(snap)
+        event = _SHARED.build(snap)
+        json.loads(encode_event(event).decode("utf-8"))
+        assert event["level"] in ("debug", "info", "warning", "error", "critical")
