@@ -27,6 +27,8 @@ SETTINGS_CLASSES: tuple[tuple[str, str, str, str], ...] = (
         "IngestSettings",
         "Read by `afissue ingest` (gunicorn) and `create_app()`.",
     ),
+    ("Web UI and CLI", "ingest_service.ui.settings", "UISettings",
+     "Read by the web UI (served by the ingest API) and by `afissue issues`."),
     ("Consumer", "consumer.settings", "ConsumerSettings", "Read by `afissue consumer`."),
     (
         "Local stack",

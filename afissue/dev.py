@@ -121,6 +121,7 @@ class DevStack:
                 "AFISSUE_INGEST_PORT": str(self.settings.port),
             }
         )
+        env.setdefault("AFISSUE_UI_OPEN", "1")  # the local stack's web UI needs no login
         return env
 
     def start(self) -> DevStack:

@@ -1,15 +1,14 @@
 #!/usr/bin/env bash
 # Installs what afissue needs on a fresh Debian machine of this kind: Debian's
-# redis-server (and chromium for the browser tests), then the package and its
+# redis-server and chromium (for the browser tests), then the package and its
 # server and development extras from PyPI. Idempotent: quick when all is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
-if [ "${AFISSUE_INSTALL_BROWSER:-0}" = "1" ]; then
-  command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
-fi
+# Headless browser tests drive Debian's chromium (browser downloads fail here).
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 if [ "${#need_apt[@]}" -gt 0 ]; then
   echo "install: apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
