@@ -35,8 +35,16 @@ IGNORED_LOGGERS: tuple[str, ...] = (
 _IGNORED_PREFIXES = tuple(name + "." for name in IGNORED_LOGGERS)
 
 
+_ignored_cache: dict[str, bool] = {}
+
+
 def _ignored(name: str) -> bool:
-    return name in IGNORED_LOGGERS or name.startswith(_IGNORED_PREFIXES)
+    cached = _ignored_cache.get(name)
+    if cached is None:
+        cached = name in IGNORED_LOGGERS or name.startswith(_IGNORED_PREFIXES)
+        if len(_ignored_cache) < 10_000:
+            _ignored_cache[name] = cached
+    return cached
 
 
 def _already_reported(record: logging.LogRecord) -> bool:
