@@ -202,6 +202,8 @@ class Sender:
         if thread is None or not thread.is_alive():
             return True
         stop = _Stop(time.monotonic() + wait)
+        # Requests started from now on are bounded by the exit deadline.
+        self._deadline = stop.deadline
         self._queue.put_control(stop)
         # Spooling after the deadline needs a moment more than the drain itself.
         return stop.done.wait(wait + 1.0)

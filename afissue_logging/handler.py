@@ -53,7 +53,8 @@ def _already_reported(record: logging.LogRecord) -> bool:
         return bool(msg.get(REPORTED_MARKER))
     if REPORTED_MARKER in record.__dict__:
         return True
-    return isinstance(msg, str) and REPORTED_MARKER in msg
+    # A renderer ran before stdlib: the marker is inside the rendered text (bounded search).
+    return isinstance(msg, str) and len(msg) < 65_536 and REPORTED_MARKER in msg
 
 
 class IssueHandler(logging.Handler):

@@ -96,7 +96,12 @@ def service_identifier(name: str) -> str:
 
 def default_spool_dir() -> str:
     """The per-user default spool directory."""
-    return str(Path.home() / ".cache" / "afissue" / "spool")
+    try:
+        return str(Path.home() / ".cache" / "afissue" / "spool")
+    except (RuntimeError, KeyError):  # no home directory (some service accounts)
+        import tempfile
+
+        return str(Path(tempfile.gettempdir()) / f"afissue-spool-{os.getuid()}")
 
 
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> ClientSettings:

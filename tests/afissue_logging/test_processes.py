@@ -59,6 +59,24 @@ class TestExitAndRestart:
         assert capture.occurrences() == 105
         assert not any(Path(spool_dir).rglob("*.batch"))
 
+    def test_exit_with_unresponsive_ingest_spools_in_bounded_time(self, spool_dir: str) -> None:
+        """An ingest that accepts but never answers: exit waits about exit_timeout, then spools."""
+        with socket.socket() as blackhole:
+            blackhole.bind(("127.0.0.1", 0))
+            blackhole.listen(100)
+            port = blackhole.getsockname()[1]
+            env = _env(
+                AFISSUE_URL=f"http://127.0.0.1:{port}",
+                AFISSUE_SPOOL_DIR=spool_dir,
+                AFISSUE_EXIT_TIMEOUT="1",
+            )
+            subprocess.run(
+                [sys.executable, "-c", LOG_AND_EXIT, "5"], env=env, check=True, timeout=30
+            )
+        from afissue_logging.spool import Spool
+
+        assert Spool(spool_dir, "proc", 10**9).pending_occurrences() == 105
+
     def test_ingest_down_then_next_start_replays(self, spool_dir: str) -> None:
         """Ingest down: events spool at exit; the next start replays them once it is up."""
         port = _free_port()
