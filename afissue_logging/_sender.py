@@ -123,6 +123,7 @@ class Sender:
         self._agg = Aggregator()
         self._window_deadline: float | None = None
         self._retry: _Batch | None = None
+        self._inflight: _Batch | None = None
         self._backoff_until = 0.0
         self._failures = 0
         self._replay_wanted = self._spool is not None
@@ -206,7 +207,33 @@ class Sender:
         self._deadline = stop.deadline
         self._queue.put_control(stop)
         # Spooling after the deadline needs a moment more than the drain itself.
-        return stop.done.wait(wait + 1.0)
+        if stop.done.wait(wait + 1.0):
+            return True
+        self._rescue()
+        return False
+
+    def _rescue(self) -> None:
+        """The sender is stuck (a request hangs) at exit: spool what it holds, from here.
+
+        The in-flight and retry batches may still arrive after all; their event ids are
+        the same, so the replayed copy is deduplicated downstream.
+        """
+        if self._spool is None:
+            return
+        events: list[EventDict] = []
+        for batch in (self._inflight, self._retry):
+            if batch is not None:
+                events.extend(batch.events)
+        events.extend(self._agg.snapshot())
+        while (item := self._queue.pop()) is not None:
+            if isinstance(item, Snapshot):
+                try:
+                    events.append(self._builder.build(item))
+                except Exception:  # noqa: BLE001
+                    self._drop("internal", 1)
+        if events:
+            with contextlib.suppress(Exception):
+                self._to_spool(_Batch(events, time.time()))
 
     def stats(self) -> dict[str, Any]:
         """Counters of this process: queued, sent, aggregated, retried, spooled, dropped..."""
@@ -478,11 +505,14 @@ class Sender:
             if timeout <= 0.01:
                 return _RETRY
         self._count("requests")
+        self._inflight = batch
         try:
             response = self._transport.send(body, self._headers(compressed), timeout)
         except TransportError:
             self._backoff(None)
             return _RETRY
+        finally:
+            self._inflight = None
         status = response.status
         if 200 <= status < 300:
             self._on_success(batch, response.body)

@@ -55,6 +55,10 @@ class Aggregator:
         existing["count"] = existing.get("count", 1) + count
         return True
 
+    def snapshot(self) -> list[EventDict]:
+        """The window's events so far, without emptying it."""
+        return list(self._events.values())
+
     def drain(self) -> list[EventDict]:
         """The window's events, oldest first; the window starts empty again."""
         events = list(self._events.values())

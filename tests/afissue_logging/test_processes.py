@@ -77,6 +77,25 @@ class TestExitAndRestart:
 
         assert Spool(spool_dir, "proc", 10**9).pending_occurrences() == 105
 
+    def test_exit_during_a_hanging_request_still_spools(self, spool_dir: str) -> None:
+        """A request hangs past the exit drain: its batch and the rest are spooled anyway."""
+        script = LOG_AND_EXIT.replace("flush_interval=30", "flush_interval=0.01")
+        script += "import time\ntime.sleep(0.5)\n"
+        with socket.socket() as blackhole:
+            blackhole.bind(("127.0.0.1", 0))
+            blackhole.listen(100)
+            port = blackhole.getsockname()[1]
+            env = _env(
+                AFISSUE_URL=f"http://127.0.0.1:{port}",
+                AFISSUE_SPOOL_DIR=spool_dir,
+                AFISSUE_EXIT_TIMEOUT="0.5",
+                AFISSUE_TIMEOUT="20",
+            )
+            subprocess.run([sys.executable, "-c", script, "5"], env=env, check=True, timeout=30)
+        from afissue_logging.spool import Spool
+
+        assert Spool(spool_dir, "proc", 10**9).pending_occurrences() == 105
+
     def test_ingest_down_then_next_start_replays(self, spool_dir: str) -> None:
         """Ingest down: events spool at exit; the next start replays them once it is up."""
         port = _free_port()
