@@ -425,7 +425,13 @@ class Sender:
         if not self._replay_wanted or self._spool is None:
             return
         for _ in range(_REPLAY_PER_PUMP):
-            entry = self._spool.claim_oldest()
+            try:
+                entry = self._spool.claim_oldest()
+            except OSError:
+                # An unreadable spool must not turn the wait loop into a busy loop.
+                self._replay_wanted = False
+                self._count_internal()
+                return
             if entry is None:
                 self._replay_wanted = False
                 return

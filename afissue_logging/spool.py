@@ -113,7 +113,7 @@ class Spool:
         found: list[tuple[str, Path, int]] = []
         try:
             entries = list(os.scandir(self.directory))
-        except FileNotFoundError:
+        except OSError:  # absent or unreadable: nothing to replay from here
             return []
         for entry in entries:
             name = entry.name

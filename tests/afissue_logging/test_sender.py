@@ -238,3 +238,27 @@ class TestReplay:
         assert sorted(e["event_id"] for e in transport.events) == [e["event_id"] for e in events]
         assert max(len(r.events) for r in transport.requests) <= 100
         assert _wait_until(lambda: handler.stats()["spool_files"] == 0)
+
+    def test_unreadable_spool_does_not_spin(
+        self, spool_dir: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A spool that cannot be listed is given up on (counted), not retried in a loop."""
+        from afissue_logging.spool import Spool
+
+        calls = 0
+
+        def broken(self: Spool) -> None:
+            nonlocal calls
+            calls += 1
+            raise PermissionError("spool not readable")
+
+        monkeypatch.setattr(Spool, "claim_oldest", broken)
+        transport = CapturingTransport()
+        handler = _handler(transport, spool_dir)
+        _log(handler, "still works")
+        assert handler.flush(10)
+        _log(handler, "and again")
+        assert handler.flush(10)
+        assert calls == 1
+        assert handler.stats()["internal_errors"] == 1
+        assert [e["message"] for e in transport.events] == ["still works", "and again"]
