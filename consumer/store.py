@@ -12,6 +12,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import logging
+import os
+import threading
 from collections.abc import Iterable
 from typing import Any, Protocol
 
@@ -33,6 +35,7 @@ _OUTAGES = (gexc.ServiceUnavailable, gexc.DeadlineExceeded, gexc.InternalServerE
             gexc.Unknown, gexc.RetryError, gexc.Cancelled, gexc.TooManyRequests,
             gexc.ResourceExhausted)
 _MAX_CONFLICT_RETRIES = 5
+_EMULATOR_VARIABLE = "FIRESTORE_EMULATOR_HOST"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,21 +64,32 @@ class IssueStore(Protocol):
         ...
 
 
+_CLIENT_LOCK = threading.Lock()
+
+
 def firestore_client(settings: ConsumerSettings) -> Any:
     """A Firestore client for *settings* (anonymous credentials on the emulator)."""
-    import os
-
     from google.cloud import firestore
 
-    if settings.firestore_emulator_host:
-        # google-cloud-firestore finds the emulator by this variable only.
-        os.environ["FIRESTORE_EMULATOR_HOST"] = settings.firestore_emulator_host
-        from google.auth.credentials import AnonymousCredentials
+    if not settings.firestore_emulator_host:
+        return firestore.Client(project=settings.firestore_project)
+    from google.auth.credentials import AnonymousCredentials
 
-        return firestore.Client(
-            project=settings.firestore_project, credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
-        )
-    return firestore.Client(project=settings.firestore_project)
+    # The client takes the emulator's address from this variable, in its constructor
+    # only; set it just for that call so other clients in the process keep theirs.
+    with _CLIENT_LOCK:
+        previous = os.environ.get(_EMULATOR_VARIABLE)
+        os.environ[_EMULATOR_VARIABLE] = settings.firestore_emulator_host
+        try:
+            return firestore.Client(
+                project=settings.firestore_project,
+                credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
+            )
+        finally:
+            if previous is None:
+                os.environ.pop(_EMULATOR_VARIABLE, None)
+            else:
+                os.environ[_EMULATOR_VARIABLE] = previous
 
 
 class FirestoreStore:

@@ -107,6 +107,11 @@ class Worker:
         self._last_flush = clock()
         self._stop = threading.Event()
 
+    @property
+    def partitions(self) -> list[int]:
+        """Partitions assigned to this worker right now."""
+        return list(self._batches)
+
     # -- the loop ---------------------------------------------------------------------
 
     def run(self, stop: threading.Event | None = None) -> None:

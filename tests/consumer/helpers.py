@@ -13,6 +13,7 @@ from confluent_kafka import Producer
 
 from afissue_logging.wire import encode_event, format_timestamp, new_event_id
 from consumer.settings import ConsumerSettings
+from consumer.store import IssueStore
 from consumer.worker import Worker
 
 T = TypeVar("T")
@@ -105,8 +106,8 @@ def consumer_settings(
 class WorkerThread:
     """A :class:`Worker` running on a thread of the test process."""
 
-    def __init__(self, settings: ConsumerSettings) -> None:
-        self.worker = Worker(settings)
+    def __init__(self, settings: ConsumerSettings, store: IssueStore | None = None) -> None:
+        self.worker = Worker(settings, store=store)
         self.stop_event = threading.Event()
         self.error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -131,11 +132,18 @@ class WorkerThread:
     def metric(self, name: str, **labels: str) -> float:
         return self.worker.metrics.value(name, **labels)
 
+    @property
+    def assigned(self) -> list[int]:
+        """Partitions this worker owns right now."""
+        return sorted(self.worker.partitions)
+
 
 @contextmanager
-def running(settings: ConsumerSettings) -> Iterator[WorkerThread]:
+def running(
+    settings: ConsumerSettings, store: IssueStore | None = None
+) -> Iterator[WorkerThread]:
     """A worker running for the duration of the block (stopped gracefully after it)."""
-    thread = WorkerThread(settings).start()
+    thread = WorkerThread(settings, store).start()
     try:
         yield thread
     finally:
@@ -185,3 +193,64 @@ def wait_counts(client: Any, settings: ConsumerSettings, expected: Mapping[str, 
         diff = {k: (observed.get(k), v) for k, v in expected.items() if observed.get(k) != v}
         raise AssertionError(f"counts differ (observed, expected): {diff}") from None
     return observed
+
+
+def settings_env(settings: ConsumerSettings) -> dict[str, str]:
+    """The environment that makes ``python -m consumer`` use *settings*."""
+    import dataclasses
+
+    env = {}
+    for field in dataclasses.fields(settings):
+        value = getattr(settings, field.name)
+        if value is not None:
+            env[field.metadata["env"]] = str(value)
+    return env
+
+
+class ConsumerProcess:
+    """``python -m consumer`` in a subprocess (so it can be ``kill -9``-ed)."""
+
+    def __init__(self, settings: ConsumerSettings, log_dir: Any) -> None:
+        import os
+        import subprocess
+        import sys
+
+        self.log_path = log_dir / f"consumer-{uuid.uuid4().hex[:6]}.log"
+        env = {**os.environ, **settings_env(settings), "AFISSUE_LOG_LEVEL": "INFO"}
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "consumer"], env=env, stdout=log,
+                stderr=subprocess.STDOUT, start_new_session=True,
+            )
+
+    def log(self) -> str:
+        return str(self.log_path.read_text(errors="replace"))
+
+    def wait_assigned(self, timeout: float = 60.0) -> None:
+        wait_for(lambda: "assigned partitions" in self.log(), timeout, "partition assignment")
+
+    def kill9(self) -> None:
+        import os
+        import signal
+
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
+
+    def terminate(self, timeout: float = 30.0) -> int:
+        import signal
+
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout)
+
+
+@contextmanager
+def processes(log_dir: Any) -> Iterator[list[ConsumerProcess]]:
+    """A list to put ConsumerProcesses in; every one left is killed at the end."""
+    started: list[ConsumerProcess] = []
+    try:
+        yield started
+    finally:
+        for process in started:
+            process.kill9()

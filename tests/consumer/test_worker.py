@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import time
 from typing import Any
 
 import pytest
+from confluent_kafka import Consumer, TopicPartition
 
+from consumer.coalesce import PartitionBatch
 from consumer.settings import ConsumerSettings
+from consumer.store import FirestoreStore, FlushResult
 from tests.consumer.helpers import (
     BASE_TIME,
     make_event,
@@ -16,6 +21,7 @@ from tests.consumer.helpers import (
     wait_counts,
     wait_for,
 )
+from tests.kafka_helpers import KafkaBed
 
 
 class TestCounting:
@@ -78,3 +84,99 @@ class TestCounting:
             wait_counts(db, settings, {"issue-a": 2})
         created = [r for r in caplog.records if r.getMessage() == "Created issue issue-a from Kafka"]
         assert len(created) == 1
+
+
+class TestCheckpoint:
+    """The Firestore checkpoint, not the Kafka commit, decides where a partition resumes."""
+
+    def test_checkpoints_follow_the_data(
+        self, settings: ConsumerSettings, db: Any, kafka: KafkaBed
+    ) -> None:
+        """After a flush each partition's checkpoint equals its end offset."""
+        produce(settings.kafka_bootstrap, settings.kafka_topic,
+                [make_event(f"issue-{i}") for i in range(12)])
+        with running(settings) as worker:
+            wait_counts(db, settings, {f"issue-{i}": 1 for i in range(12)})
+            store = FirestoreStore(settings)
+            ends = kafka.end_offsets(settings.kafka_topic, 3)
+            wait_for(lambda: [c.next_offset or 0 for c in store.read_checkpoints(
+                settings.kafka_topic, range(3))] == ends, 30, "checkpoints at the end offsets")
+            store.close()
+            assert worker.metric("afissue_consumer_issues_created_total") == 12
+
+    def test_resume_from_checkpoint_despite_rewound_kafka_offsets(
+        self, settings: ConsumerSettings, db: Any
+    ) -> None:
+        """A restart resumes from the checkpoint even when Kafka's committed offsets are older."""
+        produce(settings.kafka_bootstrap, settings.kafka_topic,
+                [make_event("issue-a") for _ in range(10)])
+        with running(settings):
+            wait_counts(db, settings, {"issue-a": 10})
+        _rewind_group(settings)
+        produce(settings.kafka_bootstrap, settings.kafka_topic,
+                [make_event("issue-a") for _ in range(5)])
+        with running(settings) as worker:
+            wait_counts(db, settings, {"issue-a": 15})
+            wait_for(lambda: worker.metric("afissue_consumer_flushes_total") >= 1)
+        assert worker.metric("afissue_consumer_occurrences_counted_total") == 5
+
+
+def _rewind_group(settings: ConsumerSettings) -> None:
+    """Commit offset 0 for every partition as a member of the consumer's group."""
+    rewind = Consumer({
+        "bootstrap.servers": settings.kafka_bootstrap, "group.id": settings.group_id,
+        "enable.auto.commit": False, "partition.assignment.strategy": "cooperative-sticky",
+        "session.timeout.ms": 6000,
+    })
+    try:
+        rewind.subscribe([settings.kafka_topic])
+        wait_for(lambda: rewind.poll(0.2) is None and len(rewind.assignment()) == 3, 30,
+                 "assignment of the rewinding member")
+        rewind.commit(offsets=[TopicPartition(settings.kafka_topic, p, 0) for p in range(3)],
+                      asynchronous=False)
+    finally:
+        rewind.close()
+
+
+class _RecordingStore(FirestoreStore):
+    """The real adapter, remembering how many issues each flush carried."""
+
+    def __init__(self, settings: ConsumerSettings) -> None:
+        super().__init__(settings)
+        self.sizes: list[int] = []
+
+    def flush(self, batch: PartitionBatch) -> FlushResult:
+        self.sizes.append(len(batch.issues))
+        return super().flush(batch)
+
+
+class TestCoalescing:
+    """Hot issues are written once per flush window; batches stay within Firestore's limit."""
+
+    def test_hot_issue_written_about_once_per_window(
+        self, settings: ConsumerSettings, db: Any
+    ) -> None:
+        """Thousands of events of one issue become a few Increment writes, <= one per window."""
+        settings = dataclasses.replace(settings, flush_interval=1.0)
+        events = [make_event("hot", at=BASE_TIME + i / 1000) for i in range(4000)]
+        produce(settings.kafka_bootstrap, settings.kafka_topic, events)
+        started = time.monotonic()
+        with running(settings) as worker:
+            wait_counts(db, settings, {"hot": 4000})
+            elapsed = time.monotonic() - started
+            writes = worker.metric("afissue_consumer_issue_writes_total")
+        assert writes <= elapsed / settings.flush_interval + 1
+        assert writes <= worker.metric("afissue_consumer_flushes_total")
+        ring = db.collection("issues").document("hot").collection("occurrences").stream()
+        assert sum(doc.get("coalesced_count") for doc in ring) == 4000
+
+    def test_batches_capped_per_partition(self, settings: ConsumerSettings, db: Any) -> None:
+        """Many distinct issues are split into flushes of at most max_batch_issues."""
+        settings = dataclasses.replace(settings, max_batch_issues=10, flush_interval=5.0)
+        produce(settings.kafka_bootstrap, settings.kafka_topic,
+                [make_event(f"issue-{i}") for i in range(90)])
+        store = _RecordingStore(settings)
+        with running(settings, store):
+            wait_counts(db, settings, {f"issue-{i}": 1 for i in range(90)})
+        assert max(store.sizes) == 10
+        assert sum(store.sizes) == 90

@@ -1,0 +1,92 @@
+"""The issue document layout and what one window writes to it."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any
+
+from google.cloud.firestore_v1.transforms import Increment
+
+from afissue_logging.wire import encode_event
+from consumer.coalesce import IssueDelta
+from consumer.document import culprit, plan_issue_write
+from consumer.occurrence import parse_occurrence
+from tests.consumer.helpers import BASE_TIME, make_event
+
+NOW = _dt.datetime(2026, 11, 26, 20, 0, tzinfo=_dt.UTC)
+
+
+def _delta(at: float = BASE_TIME, count: int = 1, **fields: Any) -> IssueDelta:
+    return IssueDelta.start(parse_occurrence(encode_event(make_event("a", at=at, count=count,
+                                                                     **fields))))
+
+
+def _time(offset: float) -> _dt.datetime:
+    return _dt.datetime.fromtimestamp(BASE_TIME + offset, tz=_dt.UTC)
+
+
+class TestCulprit:
+    """culprit()"""
+
+    def test_innermost_in_app_frame(self) -> None:
+        """The innermost in-app frame names the culprit, not library frames around it."""
+        assert culprit(make_event()) == "app.pay in charge"
+
+    def test_logger_without_exception(self) -> None:
+        """Without an exception the logger name is the culprit."""
+        event = make_event()
+        del event["exception"]
+        assert culprit(event) == "app.payments"
+
+
+class TestPlanIssueWrite:
+    """plan_issue_write()"""
+
+    def test_new_issue_has_every_console_field(self) -> None:
+        """A first occurrence creates a flat document with every documented field."""
+        plan = plan_issue_write(None, _delta(count=3), NOW, 20, 20)
+        assert plan.created
+        fields = plan.fields
+        for name in ("issue_id", "service", "fingerprint", "title", "culprit", "level", "type",
+                     "priority", "status", "count", "first_seen", "last_seen", "environments",
+                     "releases", "latest", "created_at", "updated_at", "regressed_at",
+                     "status_history"):
+            assert name in fields, name
+        assert (fields["status"], fields["count"], fields["environments"]) == ("open", 3, ["prod"])
+        assert fields["latest"]["frames"][1]["function"] == "charge"
+        assert fields["latest"]["exception"]["type"] == "ValueError"
+        assert fields["latest"]["context"]["release"] == "1.0.0"
+
+    def test_existing_issue_is_incremented(self) -> None:
+        """Later windows increment the count instead of overwriting it."""
+        existing = {"status": "open", "first_seen": _time(0), "last_seen": _time(10)}
+        plan = plan_issue_write(existing, _delta(at=BASE_TIME + 5, count=4), NOW, 20, 20)
+        assert not plan.created
+        assert isinstance(plan.fields["count"], Increment)
+        assert plan.fields["count"].value == 4
+
+    def test_older_occurrence_keeps_last_seen_and_latest(self) -> None:
+        """An occurrence older than last_seen does not replace last_seen or latest."""
+        existing = {"status": "open", "first_seen": _time(0), "last_seen": _time(10)}
+        plan = plan_issue_write(existing, _delta(at=BASE_TIME + 5), NOW, 20, 20)
+        assert "last_seen" not in plan.fields
+        assert "latest" not in plan.fields
+        assert "first_seen" not in plan.fields
+
+    def test_earlier_occurrence_moves_first_seen(self) -> None:
+        """An occurrence before first_seen moves it back."""
+        existing = {"status": "open", "first_seen": _time(0), "last_seen": _time(10)}
+        plan = plan_issue_write(existing, _delta(at=BASE_TIME - 5), NOW, 20, 20)
+        assert plan.fields["first_seen"] == _time(-5)
+
+    def test_bounded_lists(self) -> None:
+        """Environments seen stay within the bound, the most recent kept."""
+        existing = {"status": "open", "environments": [f"e{i}" for i in range(3)]}
+        plan = plan_issue_write(existing, _delta(environment="new"), NOW, 3, 20)
+        assert plan.fields["environments"] == ["e1", "e2", "new"]
+
+    def test_occurrence_ring_slot(self) -> None:
+        """The recent-occurrence document cycles through a ring of the configured size."""
+        plan = plan_issue_write({"status": "open", "occurrence_seq": 7}, _delta(), NOW, 20, 5)
+        assert plan.occurrence_slot == "02"
+        assert plan.occurrence["coalesced_count"] == 1

@@ -1,0 +1,84 @@
+"""Validation of message values: good events pass, poison is named."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from afissue_logging.wire import encode_event
+from consumer.errors import PoisonMessage
+from consumer.occurrence import MAX_EVENT_BYTES, parse_occurrence
+from tests.consumer.helpers import BASE_TIME, make_event
+
+
+def _reason(value: bytes | None) -> str:
+    with pytest.raises(PoisonMessage) as caught:
+        parse_occurrence(value)
+    return caught.value.reason
+
+
+class TestParseOccurrence:
+    """parse_occurrence()"""
+
+    def test_valid_event(self) -> None:
+        """A valid event yields its id, issue, time and count."""
+        event = make_event("issue-x", count=3)
+        occurrence = parse_occurrence(encode_event(event))
+        assert (occurrence.event_id, occurrence.issue_id, occurrence.count) == (
+            event["event_id"], "issue-x", 3)
+        assert occurrence.timestamp.timestamp() == pytest.approx(BASE_TIME)
+
+    def test_count_defaults_to_one(self) -> None:
+        """An event without ``count`` is one occurrence."""
+        event = make_event()
+        del event["count"]
+        assert parse_occurrence(encode_event(event)).count == 1
+
+    @pytest.mark.parametrize("value", [b"\xff\xfe", b"not json", b"[1,2]", None])
+    def test_undecodable(self, value: bytes | None) -> None:
+        """Non-UTF-8, non-JSON, non-object and empty values are ``undecodable``."""
+        assert _reason(value) == "undecodable"
+
+    @pytest.mark.parametrize("field", ["event_id", "issue_id", "service", "fingerprint",
+                                       "timestamp", "title"])
+    def test_missing_required_field(self, field: str) -> None:
+        """Each required field, when missing, is named as ``missing_field``."""
+        event = make_event()
+        del event[field]
+        with pytest.raises(PoisonMessage, match=field) as caught:
+            parse_occurrence(encode_event(event))
+        assert caught.value.reason == "missing_field"
+
+    @pytest.mark.parametrize(
+        ("field", "value"),
+        [("count", 0), ("count", -2), ("count", "3"), ("count", True), ("timestamp", "yesterday"),
+         ("timestamp", "2026-01-01T00:00:00"), ("issue_id", "a/b"), ("issue_id", "__x__"),
+         ("event_id", 7), ("title", "")],
+    )
+    def test_invalid_field(self, field: str, value: Any) -> None:
+        """Wrong types, bad times and ids that cannot name a document are ``invalid_field``."""
+        event = make_event()
+        event[field] = value
+        assert _reason(encode_event(event)) == "invalid_field"
+
+    def test_too_large(self) -> None:
+        """An event over the size limit is ``too_large``."""
+        event = make_event(message="x" * MAX_EVENT_BYTES)
+        assert _reason(encode_event(event)) == "too_large"
+
+    def test_deep_nesting_is_kept_as_text(self) -> None:
+        """Values nested deeper than Firestore accepts are stored as JSON text."""
+        deep: Any = "leaf"
+        for _ in range(30):
+            deep = {"k": deep}
+        occurrence = parse_occurrence(encode_event(make_event(extra={"deep": deep})))
+        node = occurrence.event["extra"]
+        depth = 0
+        while isinstance(node, dict):
+            node = next(iter(node.values()))
+            depth += 1
+        assert depth < 10
+        assert isinstance(node, str)
+        assert json.loads(node)
