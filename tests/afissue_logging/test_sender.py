@@ -262,3 +262,19 @@ class TestReplay:
         assert calls == 1
         assert handler.stats()["internal_errors"] == 1
         assert [e["message"] for e in transport.events] == ["still works", "and again"]
+
+
+class TestForkGuard:
+    def test_pid_check_gives_a_fresh_sender_state(self, spool_dir: str) -> None:
+        """If a fork went unnoticed by the at-fork hook, the pid check resets the state."""
+        transport = CapturingTransport()
+        handler = _handler(transport, spool_dir)
+        _log(handler, "before")
+        assert handler.flush(10)
+        old_thread = handler.sender._thread
+        handler.sender._pid = -1  # as if this were a forked child
+        _log(handler, "after")
+        assert handler.sender._thread is not old_thread
+        assert handler.flush(10)
+        assert handler.stats()["sent"] == 1
+        assert [e["message"] for e in transport.events] == ["before", "after"]
