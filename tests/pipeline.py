@@ -11,6 +11,8 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +43,7 @@ class Pipeline:
         self.project = project
         self._logs = Path(tempfile.mkdtemp(prefix="afissue-pipeline-"))
         self._procs: list[subprocess.Popen[bytes]] = []
+        self.urls: list[str] = []
 
     @property
     def url(self) -> str:
@@ -65,6 +68,7 @@ class Pipeline:
             f"ingest-{port}", "ingest", "--allow-open", "--workers", "2", "--port", str(port)
         )
         url = f"http://127.0.0.1:{port}"
+        self.urls.append(url)
         wait_until(lambda: _live(url), 60, f"ingest on {url}; logs in {self._logs}")
         return url
 
@@ -95,6 +99,38 @@ class Pipeline:
         for proc in self._procs:
             stop_process_group(proc, timeout=20)
         self._procs.clear()
+
+
+@contextmanager
+def running_pipeline(
+    *,
+    kafka_bootstrap: str,
+    topic: str,
+    redis_url: str,
+    firestore_host: str,
+    project: str,
+    ingests: int = 1,
+    consumers: int = 1,
+) -> Iterator[Pipeline]:
+    """*ingests* ingest servers and *consumers* consumers; their logs are printed on failure."""
+    pipeline = Pipeline(
+        kafka_bootstrap=kafka_bootstrap,
+        topic=topic,
+        redis_url=redis_url,
+        firestore_host=firestore_host,
+        project=project,
+    )
+    try:
+        for index in range(ingests):
+            pipeline.start_ingest(None if index == 0 else free_port())
+        for _ in range(consumers):
+            pipeline.start_consumer()
+        yield pipeline
+    except BaseException:
+        print(pipeline.logs())
+        raise
+    finally:
+        pipeline.stop()
 
 
 def _live(url: str) -> bool:

@@ -15,7 +15,7 @@ from afissue.firestore_issues import firestore_client
 from afissue.services import FirestoreEmulator, RedisServer
 from afissue_logging import IssueHandler, IssueTrackerClient
 from tests.kafka_helpers import KafkaBed
-from tests.pipeline import Pipeline, wait_for
+from tests.pipeline import Pipeline, running_pipeline, wait_for
 
 SEED_BODY = {
     "title": "Order book snapshot failed",
@@ -35,22 +35,14 @@ def pipeline(
     firestore_project: str,
 ) -> Iterator[Pipeline]:
     """Ingest and one consumer, running as the deployed processes do."""
-    running = Pipeline(
+    with running_pipeline(
         kafka_bootstrap=kafka.bootstrap,
         topic=kafka_topic,
         redis_url=redis_url,
         firestore_host=firestore_emulator.host_port,
         project=firestore_project,
-    )
-    try:
-        running.start_ingest()
-        running.start_consumer()
+    ) as running:
         yield running
-    except BaseException:
-        print(running.logs())
-        raise
-    finally:
-        running.stop()
 
 
 def _issue(pipeline: Pipeline, issue_id: str, min_count: int = 1) -> dict[str, Any] | None:

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from afissue.firestore_issues import firestore_client
-from afissue.services import FirestoreEmulator, free_port
+from afissue.services import FirestoreEmulator
 from tests.kafka_helpers import KafkaBed
-from tests.pipeline import Pipeline, wait_for
+from tests.pipeline import Pipeline, running_pipeline, wait_for
 
 ISSUES = 24
 EVENTS = 3000
@@ -35,36 +35,30 @@ def _names() -> list[str]:
 @pytest.fixture
 def scaled(
     kafka: KafkaBed, redis_url: str, firestore_emulator: FirestoreEmulator, firestore_project: str
-) -> Iterator[tuple[Pipeline, list[str]]]:
+) -> Iterator[Pipeline]:
     """Two ingest servers and three consumers over a six-partition topic."""
     topic = kafka.new_topic(partitions=6)
     kafka.create_topic(f"{topic}.dlq", 6)
-    pipeline = Pipeline(
+    with running_pipeline(
         kafka_bootstrap=kafka.bootstrap,
         topic=topic,
         redis_url=redis_url,
         firestore_host=firestore_emulator.host_port,
         project=firestore_project,
-    )
-    try:
-        urls = [pipeline.start_ingest(), pipeline.start_ingest(free_port())]
-        for _ in range(3):
-            pipeline.start_consumer()
-        yield pipeline, urls
-    except BaseException:
-        print(pipeline.logs())
-        raise
-    finally:
-        pipeline.stop()
+        ingests=2,
+        consumers=3,
+    ) as pipeline:
+        yield pipeline
 
 
 class TestScaleOut:
     @pytest.mark.slow
     def test_counts_are_exact_and_documents_written_about_once_a_second(
-        self, scaled: tuple[Pipeline, list[str]]
+        self, scaled: Pipeline
     ) -> None:
         """Counts equal the distinct events sent, and no document changes twice within a second."""
-        pipeline, urls = scaled
+        pipeline = scaled
+        urls = pipeline.urls
         rng = random.Random(7)
         names = _names()
         events = [

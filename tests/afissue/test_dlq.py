@@ -17,7 +17,7 @@ from afissue.services import FirestoreEmulator
 from afissue_logging.fingerprint import issue_id_for
 from afissue_logging.wire import encode_event, format_timestamp
 from tests.kafka_helpers import KafkaBed
-from tests.pipeline import Pipeline, wait_for
+from tests.pipeline import Pipeline, running_pipeline, wait_for
 
 
 @pytest.fixture
@@ -30,18 +30,15 @@ def consumer_pipeline(
 ) -> Iterator[Pipeline]:
     """One consumer process on a fresh topic and its dead-letter topic."""
     kafka.create_topic(f"{kafka_topic}.dlq", 3)
-    pipeline = Pipeline(
+    with running_pipeline(
         kafka_bootstrap=kafka.bootstrap,
         topic=kafka_topic,
         redis_url=redis_url,
         firestore_host=firestore_emulator.host_port,
         project=firestore_project,
-    )
-    try:
-        pipeline.start_consumer()
+        ingests=0,
+    ) as pipeline:
         yield pipeline
-    finally:
-        pipeline.stop()
 
 
 def _afissue(pipeline: Pipeline, *args: str) -> str:
