@@ -15,6 +15,18 @@ from afissue.services import FirestoreEmulator, RedisServer
 from tests.kafka_helpers import KafkaBed
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_spool_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Clients created by tests spool under a temporary directory, never the user's cache."""
+    previous = os.environ.get("AFISSUE_SPOOL_DIR")
+    os.environ["AFISSUE_SPOOL_DIR"] = str(tmp_path_factory.mktemp("spool"))
+    yield
+    if previous is None:
+        os.environ.pop("AFISSUE_SPOOL_DIR", None)
+    else:
+        os.environ["AFISSUE_SPOOL_DIR"] = previous
+
+
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:
     """One redis-server for the whole run (stop()/start() it to simulate an outage)."""
