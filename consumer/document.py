@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,8 +28,10 @@ from consumer import lifecycle
 from consumer.coalesce import IssueDelta
 from consumer.occurrence import Occurrence
 
-__all__ = ["IssueWrite", "culprit", "latest_payload", "plan_issue_write"]
+__all__ = ["IssueWrite", "bounded", "culprit", "latest_payload", "plan_issue_write"]
 
+#: Deeper values are stored as JSON text: Firestore nests maps 20 levels at most.
+_MAX_DEPTH = 6
 _CONTEXT_FIELDS = (
     "environment", "release", "host", "pid", "thread", "logger", "tags", "extra",
     "trace_id", "request_id", "reporter_id",
@@ -51,9 +54,22 @@ def culprit(event: Mapping[str, Any]) -> str:
     return str(event.get("service", ""))
 
 
+def bounded(value: Any, depth: int = 0) -> Any:
+    """JSON values nested deeper than Firestore likes are kept as JSON text."""
+    if isinstance(value, dict):
+        if depth >= _MAX_DEPTH:
+            return json.dumps(value, default=str)[:4096]
+        return {str(k): bounded(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        if depth >= _MAX_DEPTH:
+            return json.dumps(value, default=str)[:4096]
+        return [bounded(v, depth + 1) for v in value]
+    return value
+
+
 def latest_payload(occurrence: Occurrence) -> dict[str, Any]:
     """The occurrence in full, laid out for reading in the console."""
-    event = occurrence.event
+    event = bounded(occurrence.event)
     payload: dict[str, Any] = {
         "event_id": occurrence.event_id,
         "timestamp": occurrence.timestamp,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
-import json
 import re
 from typing import Any
 
@@ -15,7 +14,6 @@ __all__ = ["MAX_EVENT_BYTES", "Occurrence", "parse_occurrence"]
 
 #: Larger events cannot be stored in a Firestore document (1 MiB) next to the rest.
 MAX_EVENT_BYTES = 512 * 1024
-_MAX_DEPTH = 6
 _REQUIRED_STRINGS = ("event_id", "issue_id", "service", "fingerprint", "timestamp", "title")
 _RESERVED_ID = re.compile(r"^__.*__$")
 
@@ -39,19 +37,6 @@ def _check_issue_id(issue_id: str) -> None:
         or len(issue_id.encode()) > 1500
     ):
         raise PoisonMessage("invalid_field", f"issue_id {issue_id[:80]!r} is not a valid document id")
-
-
-def _bounded(value: Any, depth: int = 0) -> Any:
-    """JSON values nested deeper than Firestore likes are kept as JSON text."""
-    if isinstance(value, dict):
-        if depth >= _MAX_DEPTH:
-            return json.dumps(value, default=str)[:4096]
-        return {str(k): _bounded(v, depth + 1) for k, v in value.items()}
-    if isinstance(value, list):
-        if depth >= _MAX_DEPTH:
-            return json.dumps(value, default=str)[:4096]
-        return [_bounded(v, depth + 1) for v in value]
-    return value
 
 
 def parse_occurrence(value: bytes | None) -> Occurrence:
@@ -83,5 +68,5 @@ def parse_occurrence(value: bytes | None) -> Occurrence:
         issue_id=event["issue_id"],
         timestamp=timestamp,
         count=count,
-        event=_bounded(event),
+        event=event,
     )

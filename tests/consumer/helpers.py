@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 import uuid
@@ -254,3 +255,38 @@ def processes(log_dir: Any) -> Iterator[list[ConsumerProcess]]:
     finally:
         for process in started:
             process.kill9()
+
+
+class Stream:
+    """Produces batches of events (10% of them re-sent) until stopped; remembers the counts."""
+
+    def __init__(self, settings: ConsumerSettings, issues: int, seed: int,
+                 pause: float = 0.5) -> None:
+        self._settings = settings
+        self._rng = random.Random(seed)
+        self._issues = issues
+        self._pause = pause
+        self.produced = 0
+        self.expected: dict[str, int] = {}
+        self.stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self.stop.is_set():
+            events = [make_event(f"issue-{self._rng.randrange(self._issues)}",
+                                 count=self._rng.randint(1, 3)) for _ in range(100)]
+            for event in events:
+                issue = event["issue_id"]
+                self.expected[issue] = self.expected.get(issue, 0) + event["count"]
+            self.produced += produce(self._settings.kafka_bootstrap, self._settings.kafka_topic,
+                                     events + self._rng.sample(events, 10))
+            self.stop.wait(self._pause)
+
+    def start(self) -> Stream:
+        self._thread.start()
+        return self
+
+    def finish(self) -> dict[str, int]:
+        self.stop.set()
+        self._thread.join(60)
+        return self.expected

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as _dt
+import json
 from typing import Any
 
 from google.cloud.firestore_v1.transforms import Increment
 
 from afissue_logging.wire import encode_event
 from consumer.coalesce import IssueDelta
-from consumer.document import culprit, plan_issue_write
+from consumer.document import culprit, latest_payload, plan_issue_write
 from consumer.occurrence import parse_occurrence
 from tests.consumer.helpers import BASE_TIME, make_event
 
@@ -90,3 +91,22 @@ class TestPlanIssueWrite:
         plan = plan_issue_write({"status": "open", "occurrence_seq": 7}, _delta(), NOW, 20, 5)
         assert plan.occurrence_slot == "02"
         assert plan.occurrence["coalesced_count"] == 1
+
+
+class TestLatestPayload:
+    """latest_payload()"""
+
+    def test_deep_nesting_is_kept_as_text(self) -> None:
+        """Values nested deeper than Firestore accepts are stored as JSON text."""
+        deep: Any = "leaf"
+        for _ in range(30):
+            deep = {"k": deep}
+        payload = latest_payload(parse_occurrence(encode_event(make_event(extra={"deep": deep}))))
+        node = payload["context"]["extra"]
+        depth = 0
+        while isinstance(node, dict):
+            node = next(iter(node.values()))
+            depth += 1
+        assert depth < 10
+        assert isinstance(node, str)
+        assert json.loads(node)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as _dt
+from typing import Any
 
 from consumer.lifecycle import on_occurrence, status_entry
+from consumer.settings import ConsumerSettings
+from tests.consumer.helpers import make_event, produce, running, wait_counts
 
 NOW = _dt.datetime(2026, 11, 26, 20, 0, tzinfo=_dt.UTC)
 
@@ -34,3 +37,28 @@ class TestOnOccurrence:
         change = on_occurrence({"status": "resolved", "status_history": history}, NOW, 3)
         assert change is not None
         assert len(change.fields["status_history"]) == 3
+
+
+class TestLifecycleInConsumer:
+    """Status transitions applied by the running consumer on the real emulator."""
+
+    def test_resolved_regresses_and_ignored_stays_ignored(
+        self, settings: ConsumerSettings, db: Any
+    ) -> None:
+        """A new occurrence reopens a resolved issue and counts an ignored one without reopening."""
+        produce(settings.kafka_bootstrap, settings.kafka_topic,
+                [make_event("resolved-one"), make_event("ignored-one")])
+        issues = db.collection(settings.firestore_collection)
+        with running(settings) as worker:
+            wait_counts(db, settings, {"resolved-one": 1, "ignored-one": 1})
+            issues.document("resolved-one").update({"status": "resolved"})
+            issues.document("ignored-one").update({"status": "ignored"})
+            produce(settings.kafka_bootstrap, settings.kafka_topic,
+                    [make_event("resolved-one"), make_event("ignored-one")])
+            wait_counts(db, settings, {"resolved-one": 2, "ignored-one": 2})
+            assert worker.metric("afissue_consumer_issues_regressed_total") == 1
+        regressed = issues.document("resolved-one").get().to_dict()
+        assert regressed["status"] == "open"
+        assert regressed["regressed_at"] is not None
+        assert regressed["status_history"][-1]["reason"] == "regression"
+        assert issues.document("ignored-one").get().get("status") == "ignored"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -67,18 +66,3 @@ class TestParseOccurrence:
         """An event over the size limit is ``too_large``."""
         event = make_event(message="x" * MAX_EVENT_BYTES)
         assert _reason(encode_event(event)) == "too_large"
-
-    def test_deep_nesting_is_kept_as_text(self) -> None:
-        """Values nested deeper than Firestore accepts are stored as JSON text."""
-        deep: Any = "leaf"
-        for _ in range(30):
-            deep = {"k": deep}
-        occurrence = parse_occurrence(encode_event(make_event(extra={"deep": deep})))
-        node = occurrence.event["extra"]
-        depth = 0
-        while isinstance(node, dict):
-            node = next(iter(node.values()))
-            depth += 1
-        assert depth < 10
-        assert isinstance(node, str)
-        assert json.loads(node)

@@ -1,0 +1,163 @@
+"""Consumer throughput vs a bare consume + JSON-decode loop on the same broker (SPEC §8).
+
+Both read the same topic (same messages, same librdkafka fetch properties) from
+librdkafka's mock cluster; the consumer also claims every event id in Redis, coalesces
+and writes Firestore (emulator) with checkpoints. Targets: consumer events/s ≥ 0.3 times the
+bare loop's; Firestore issue-document writes per flush ≤ distinct issues in that flush.
+
+Also measured, because it explains the mock's "wildly varying" consume speed: the bare
+loop's rate when the producer wrote one record per batch instead of large batches —
+the mock broker answers each Fetch with about one record batch per partition, so the
+rate follows the producer's batching, not the consumer.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from typing import Any
+
+from confluent_kafka import Consumer, Producer
+
+N_EVENTS = 40_000
+N_ISSUES = 50
+SMALL_BATCH_EVENTS = 10_000
+
+
+def _event(issue: int, at: float) -> bytes:
+    from afissue_logging.wire import encode_event, format_timestamp, new_event_id
+
+    return encode_event({
+        "event_id": new_event_id(), "issue_id": f"bench-issue-{issue}", "service": "bench",
+        "fingerprint": f"fp-{issue}", "timestamp": format_timestamp(at),
+        "received_at": format_timestamp(at), "count": 1,
+        "title": f"ValueError: failure number {issue}", "level": "error", "logger": "bench.app",
+        "message": "failure while charging card", "environment": "prod", "release": "1.2.3",
+        "exception": {"type": "ValueError", "value": "bad", "module": "builtins", "frames": [
+            {"filename": f"app/m{i}.py", "module": f"app.m{i}", "function": f"f{i}",
+             "lineno": 10 + i, "context_line": "do_something(x)", "in_app": True}
+            for i in range(8)]},
+    })
+
+
+def _produce(bootstrap: str, topic: str, count: int, conf: dict[str, Any]) -> None:
+    producer = Producer({"bootstrap.servers": bootstrap, **conf})
+    now = time.time()
+    for i in range(count):
+        issue = i % N_ISSUES
+        producer.produce(topic, _event(issue, now + i / 1000), key=f"bench-issue-{issue}".encode())
+        if i % 1000 == 0:
+            producer.poll(0)
+    producer.flush(60)
+
+
+def _bare_rate(conf: dict[str, Any], topic: str, count: int) -> float:
+    """Events/s of a loop that only consumes and JSON-decodes, first message to last."""
+    consumer = Consumer({**conf, "group.id": f"bench-bare-{uuid.uuid4().hex[:8]}"})
+    consumer.subscribe([topic])
+    seen, started = 0, 0.0
+    deadline = time.monotonic() + 120
+    while seen < count and time.monotonic() < deadline:
+        for message in consumer.consume(500, 0.5):
+            if message.error() is None:
+                if seen == 0:
+                    started = time.perf_counter()
+                json.loads(message.value() or b"null")
+                seen += 1
+    elapsed = time.perf_counter() - started
+    consumer.close()
+    return (seen - 1) / elapsed if seen > 1 else 0.0
+
+
+def _consumer_rate(settings: Any, count: int) -> tuple[float, list[int], list[int]]:
+    """Events/s of the real consumer (claim, coalesce, write, checkpoint), first to last."""
+    from consumer.coalesce import PartitionBatch
+    from consumer.store import FirestoreStore, FlushResult
+    from consumer.worker import Worker
+
+    sizes: list[int] = []
+    issue_writes: list[int] = []
+
+    class Recording(FirestoreStore):
+        def flush(self, batch: PartitionBatch) -> FlushResult:
+            result = super().flush(batch)
+            sizes.append(len(batch.issues))
+            issue_writes.append(result.issue_writes)
+            return result
+
+    worker = Worker(settings, store=Recording(settings))
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(stop,))
+    thread.start()
+    started = 0.0
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        consumed = worker.metrics.value("afissue_consumer_messages_consumed_total")
+        if consumed and not started:
+            started = time.perf_counter()
+        if worker.metrics.value("afissue_consumer_occurrences_counted_total") >= count:
+            break
+        time.sleep(0.01)
+    stop.set()  # the final flush of the last window happens on the way out
+    thread.join(60)
+    elapsed = time.perf_counter() - started
+    return count / elapsed, sizes, issue_writes
+
+
+def run() -> list[dict[str, Any]]:
+    """Measure, then return the table rows."""
+    from afissue.services import FirestoreEmulator, RedisServer
+    from afissue.services.kafka_mock import MockCluster
+    from consumer.settings import ConsumerSettings
+    from consumer.worker import kafka_config
+
+    with MockCluster() as mock, RedisServer() as redis, FirestoreEmulator() as emulator:
+        topic = f"bench.issues.{uuid.uuid4().hex[:8]}"
+        mock.create_topic(topic, 3)
+        mock.create_topic(f"{topic}.dlq", 1)
+        _produce(mock.bootstrap_servers, topic, N_EVENTS, {"linger.ms": 50})
+        settings = ConsumerSettings(
+            kafka_bootstrap=mock.bootstrap_servers, kafka_topic=topic,
+            group_id=f"bench-consumer-{uuid.uuid4().hex[:8]}", redis_url=redis.url,
+            firestore_project=f"bench-{uuid.uuid4().hex[:8]}",
+            firestore_emulator_host=emulator.host_port, flush_interval=1.0,
+            session_timeout_ms=6000,
+        )
+        conf = {k: v for k, v in kafka_config(settings).items() if k != "group.id"}
+        bare = _bare_rate(conf, topic, N_EVENTS)
+        rate, sizes, issue_writes = _consumer_rate(settings, N_EVENTS)
+
+        small_topic = f"bench.small.{uuid.uuid4().hex[:8]}"
+        mock.create_topic(small_topic, 3)
+        _produce(mock.bootstrap_servers, small_topic, SMALL_BATCH_EVENTS,
+                 {"linger.ms": 0, "batch.num.messages": 1})
+        bare_small = _bare_rate(conf, small_topic, SMALL_BATCH_EVENTS)
+        bare_again = _bare_rate(conf, topic, N_EVENTS)
+
+    worst = max((w / s for w, s in zip(issue_writes, sizes, strict=True) if s), default=0.0)
+    flushes = len(sizes)
+    return [
+        {"benchmark": "consumer_throughput", "metric": "bare consume+decode events/s",
+         "value": bare, "target": "baseline", "ok": True},
+        {"benchmark": "consumer_throughput", "metric": "consumer events/s",
+         "value": rate, "target": "-", "ok": True},
+        {"benchmark": "consumer_throughput", "metric": "consumer / bare loop",
+         "value": rate / bare if bare else 0.0, "target": ">= 0.3",
+         "ok": bool(bare) and rate / bare >= 0.3},
+        {"benchmark": "consumer_throughput",
+         "metric": f"issue writes per flush / distinct issues (max of {flushes} flushes)",
+         "value": worst, "target": "<= 1", "ok": 0 < worst <= 1},
+        {"benchmark": "consumer_throughput", "metric": "events per issue write",
+         "value": N_EVENTS / max(1, sum(issue_writes)), "target": "info", "ok": True},
+        {"benchmark": "consumer_throughput",
+         "metric": "bare events/s, producer batches of 1 record / of ~1000 (mock)",
+         "value": bare_small / bare_again if bare_again else 0.0, "target": "info", "ok": True},
+    ]
+
+
+if __name__ == "__main__":
+    from bench._table import format_rows
+
+    print(format_rows(run()))
