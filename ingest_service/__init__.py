@@ -14,7 +14,16 @@ from typing import Any
 
 from flask import Flask
 
-from ingest_service import api, csrf, errorhandlers, health, metrics, recent_page, state
+from ingest_service import (
+    api,
+    csrf,
+    errorhandlers,
+    health,
+    metrics,
+    recent_page,
+    sessions,
+    state,
+)
 from ingest_service.errors import IngestConfigError, IngestError
 from ingest_service.settings import IngestSettings
 
@@ -40,6 +49,7 @@ def create_app(
     app_metrics = metrics.IngestMetrics()
     state.init_app(app, state.IngestState.build(settings, app_metrics))
     errorhandlers.init_app(app)
+    sessions.init_app(app)
     metrics.init_app(app, app_metrics)
     protect = csrf.CSRFProtect(app)
     app.register_blueprint(protect.exempt(api.bp))

@@ -8,6 +8,7 @@ count (413, naming the field). The schema (422) runs only on what passed.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import re
 import zlib
@@ -46,6 +47,7 @@ class Limits:
     max_event_bytes: int
     check_strings: bool = True
     check_surrogates: bool = True
+    check_structure: bool = True
 
     @classmethod
     def from_settings(cls, settings: IngestSettings) -> Limits:
@@ -112,13 +114,34 @@ def _reject_constant(name: str) -> Any:
 
 
 def for_body(limits: Limits, text: str) -> Limits:
-    """*limits* with the string checks that *text* cannot fail switched off: no string in
-    a body shorter than the string limit can exceed it, and without a ``\\uD8..``-style
-    escape no lone surrogate can appear."""
-    return dataclasses.replace(
+    """*limits* without the checks that *text* cannot fail: no string can be too long
+    (see :func:`_may_hold_long_string`); without a ``\\uD8..``-style escape no lone
+    surrogate can appear; with fewer brackets than the depth and frame limits, neither
+    can be exceeded. Small bodies (the common single event) skip the walk entirely."""
+    brackets = text.count("{") + text.count("[")
+    return _variant(
         limits,
-        check_strings=len(text) > limits.max_string_chars,
-        check_surrogates=_SURROGATE_ESCAPE.search(text) is not None,
+        _may_hold_long_string(text, limits.max_string_chars),
+        _SURROGATE_ESCAPE.search(text) is not None,
+        brackets >= min(limits.max_depth, limits.max_frames),
+    )
+
+
+def _may_hold_long_string(text: str, limit: int) -> bool:
+    """False only if no JSON string in *text* can decode to more than *limit* characters.
+    Without escaped quotes, the pieces between quotes hold every string's raw form, which
+    is never shorter than the decoded string; with them, the precise walk decides."""
+    if len(text) <= limit:
+        return False
+    if '\\"' in text:
+        return True
+    return max(map(len, text.split('"'))) > limit
+
+
+@functools.lru_cache(maxsize=64)
+def _variant(limits: Limits, strings: bool, surrogates: bool, structure: bool) -> Limits:
+    return dataclasses.replace(
+        limits, check_strings=strings, check_surrogates=surrogates, check_structure=structure
     )
 
 
@@ -165,8 +188,10 @@ def field_path(parts: tuple[str | int, ...]) -> str:
 
 def check_value(value: Any, limits: Limits, prefix: tuple[str | int, ...] = ()) -> None:
     """Walk *value* (parsed JSON): depth, string length, frames, lone surrogates."""
-    base_depth = len(prefix)
     strings = limits.check_strings or limits.check_surrogates
+    if not strings and not limits.check_structure:
+        return
+    base_depth = len(prefix)
     containers = (str, Mapping, list) if strings else (Mapping, list)
     stack: list[tuple[Any, tuple[str | int, ...]]] = [(value, prefix)]
     while stack:

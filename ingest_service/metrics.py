@@ -7,6 +7,8 @@ directory so that ``/metrics`` sums every worker.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, Flask, Response, current_app, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -56,12 +58,22 @@ class IngestMetrics:
         self.rate_limited = Counter(
             "afissue_ingest_rate_limited", "Requests refused with 429.", registry=self.registry
         )
+        self._request_children: dict[tuple[str, str, int], Any] = {}
         self.redis_errors = Counter(
             "afissue_ingest_redis_errors",
             "Redis failures tolerated (rate limit skipped, recent list not updated).",
             ["operation"],
             registry=self.registry,
         )
+
+    def count_request(self, endpoint: str, method: str, status: int) -> None:
+        """One request answered; label children are cached (labels() is not free)."""
+        key = (endpoint, method, status)
+        child = self._request_children.get(key)
+        if child is None:
+            child = self.requests.labels(endpoint, method, str(status))
+            self._request_children[key] = child
+        child.inc()
 
 
 def _exposition_registry(metrics: IngestMetrics) -> CollectorRegistry:
@@ -84,7 +96,7 @@ def _count_request(response: Response) -> Response:
     metrics: IngestMetrics = current_app.extensions["afissue_metrics"]
     rule = request.url_rule
     endpoint = rule.rule if rule is not None else "unmatched"
-    metrics.requests.labels(endpoint, request.method, str(response.status_code)).inc()
+    metrics.count_request(endpoint, request.method, response.status_code)
     return response
 
 

@@ -31,7 +31,7 @@ class IngestSettings:
         "lz4", "AFISSUE_KAFKA_COMPRESSION", "Producer compression codec (none, gzip, lz4, zstd)."
     )
     kafka_linger_ms: int = setting(
-        2, "AFISSUE_KAFKA_LINGER_MS", "Producer linger.ms: how long librdkafka gathers a batch."
+        5, "AFISSUE_KAFKA_LINGER_MS", "Producer linger.ms: how long librdkafka gathers a batch."
     )
     publish_timeout_s: float = setting(
         5.0,

@@ -157,6 +157,12 @@ class TestPayloadTooLarge:
         assert error["field"] == "tags.k"
         assert error["message"] == "string of 101 characters exceeds the limit of 100"
 
+    def test_string_with_escaped_quotes(self, small: FlaskClient) -> None:
+        """Escaped quotes do not hide a string that is too long."""
+        response = small.post(URL, json={"title": "t", "tags": {"k": 'a"' * 60}})
+
+        assert _error(response, 413)["field"] == "tags.k"
+
     def test_frame_count(self, small: FlaskClient) -> None:
         """More frames than max_frames is 413 naming the frames array."""
         frames = [{"function": "f", "module": "m"}] * 5

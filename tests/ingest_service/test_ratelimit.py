@@ -91,3 +91,34 @@ class TestRateLimiter:
         limiter = RateLimiter(redis.Redis.from_url(redis_url), limit=0, window=60)
 
         assert limiter.acquire("s", 10**6).allowed
+
+
+class TestLeases:
+    """Tokens are leased from Redis in chunks, never beyond the limit."""
+
+    def test_processes_never_exceed_the_limit_together(self, redis_url: str) -> None:
+        """Three limiters (as three workers) sharing a budget of 1000 allow at most 1000."""
+        clients = [redis.Redis.from_url(redis_url) for _ in range(3)]
+        limiters = [RateLimiter(c, limit=1000, window=60, prefix="t:") for c in clients]
+
+        allowed = sum(
+            limiters[n % 3].acquire("s", 1, now=6000.0).allowed for n in range(1500)
+        )
+
+        assert 1000 - 3 * limiters[0].lease <= allowed <= 1000
+        for client in clients:
+            client.close()
+
+    def test_a_lease_serves_many_requests(self, redis_url: str) -> None:
+        """After one lease, requests are served from the local balance (no Redis write)."""
+        client = redis.Redis.from_url(redis_url)
+        limiter = RateLimiter(client, limit=10_000, window=60, prefix="t:")
+
+        limiter.acquire("s", 1, now=6000.0)
+        used_after_first = int(client.get("t:ratelimit:s:100") or 0)
+        for _ in range(50):
+            limiter.acquire("s", 1, now=6000.0)
+
+        assert used_after_first == limiter.lease == 100
+        assert int(client.get("t:ratelimit:s:100") or 0) == 100
+        client.close()

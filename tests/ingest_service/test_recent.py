@@ -5,7 +5,7 @@ from __future__ import annotations
 import redis
 from flask.testing import FlaskClient
 
-from ingest_service.recent import RecentIssues
+from ingest_service.recent import RecentIssues, RecentRecorder
 from tests.ingest_service.conftest import SEED_BODY
 
 
@@ -52,4 +52,25 @@ class TestRecentIssues:
         assert [r.count for r in recent.list(now=1_000_000.0 + 1800)] == [4]
         assert [r.count for r in recent.list(now=1_000_000.0 + 3700)] == [2]
         assert recent.list(now=1_000_000.0 + 1800 + 3601) == []
+        client.close()
+
+
+class TestRecentRecorder:
+    """First sightings written at once, repeats folded into background writes."""
+
+    def test_first_sighting_is_immediate_and_repeats_are_folded(self, redis_url: str) -> None:
+        """A new issue is listed at once; its repeats are counted after flush()."""
+        client = redis.Redis.from_url(redis_url)
+        recent = RecentIssues(client, "t:", ttl=3600)
+        recorder = RecentRecorder(recent, interval=3600)  # no background write in this test
+        event = {"issue_id": "i1", "title": "t", "service": "s", "received_at": "x", "count": 1}
+
+        recorder.record([event])
+        assert [r.count for r in recent.list()] == [1]
+        recorder.record([event, event])
+        assert [r.count for r in recent.list()] == [1]
+        recorder.flush()
+
+        assert [r.count for r in recent.list()] == [3]
+        recorder.close()
         client.close()

@@ -107,6 +107,20 @@ class TestServe:
         assert message.key().decode() == body["issue_id"]
         assert json.loads(message.value())["service"] == "checkout"
 
+    def test_metrics_sum_every_worker(self, served: tuple[str, str]) -> None:
+        """/metrics counts the events accepted by all workers, whichever one answers."""
+        url, token = served
+        for _ in range(6):
+            assert _post(url, SEED_BODY, token)[0] == 202
+
+        scrapes = []
+        for _ in range(4):
+            with urllib.request.urlopen(f"{url}/metrics", timeout=10) as response:
+                scrapes.append(response.read().decode())
+
+        for text in scrapes:
+            assert "afissue_ingest_events_accepted_total 6.0" in text
+
     def test_served_app_requires_the_token(self, served: tuple[str, str]) -> None:
         """Without a token the served app answers 401."""
         url, _ = served
