@@ -22,6 +22,7 @@ from afissue_logging import wire
 from ingest_service import limits as _limits
 from ingest_service.errors import (
     ApiError,
+    Forbidden,
     PayloadTooLarge,
     PublishError,
     RateLimited,
@@ -82,7 +83,11 @@ def _prepare(
             event = IssueEvent.model_validate(item)
         except pydantic.ValidationError as exc:
             raise validation_error(exc, prefix) from None
-    wire_event = to_wire(event, service, received_at, _limits.field_path((*prefix, "service")))
+    try:
+        wire_event = to_wire(event, service, received_at)
+    except Forbidden as exc:
+        exc.field = _limits.field_path((*prefix, "service"))
+        raise
     value = wire.encode_event(wire_event)
     if len(value) > state.limits.max_event_bytes:
         raise PayloadTooLarge(

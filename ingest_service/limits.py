@@ -12,7 +12,6 @@ import functools
 import json
 import re
 import zlib
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -192,13 +191,13 @@ def check_value(value: Any, limits: Limits, prefix: tuple[str | int, ...] = ()) 
     if not strings and not limits.check_structure:
         return
     base_depth = len(prefix)
-    containers = (str, Mapping, list) if strings else (Mapping, list)
+    containers = (str, dict, list) if strings else (dict, list)
     stack: list[tuple[Any, tuple[str | int, ...]]] = [(value, prefix)]
     while stack:
         item, path = stack.pop()
         if isinstance(item, str):
             _check_string(item, path, limits)
-        elif isinstance(item, Mapping):
+        elif isinstance(item, dict):  # parsed JSON: concrete types, cheap checks
             _check_depth(path, base_depth, limits)
             for key, child in item.items():
                 if strings:

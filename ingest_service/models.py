@@ -8,6 +8,7 @@ The models mirror :class:`afissue_logging.wire.EventDict`. Unknown fields are ig
 
 from __future__ import annotations
 
+import datetime as _dt
 import re
 from typing import Annotated, Any, Literal
 
@@ -34,6 +35,9 @@ _LEVEL_ALIASES = {"warn": "warning", "fatal": "critical", "exception": "error", 
 
 # RFC 3339 allows a leap second (:60); Python's datetime does not, so it becomes :59.
 _LEAP_SECOND = re.compile(r"^(.{10}[Tt ]\d\d:\d\d:)60")
+
+# What wire.format_timestamp writes (and the client sends): already normalised.
+_CANONICAL_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:[0-5]\d\.\d{6}Z$")
 
 ShortText = Annotated[str, Field(max_length=256)]
 Identifier = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
@@ -117,6 +121,9 @@ class IssueEvent(_Model):
         if value is None:
             return None
         try:
+            if _CANONICAL_TIME.match(value):
+                _dt.datetime.fromisoformat(value[:-1])  # valid date and time? (fast, in C)
+                return value
             moment = wire.parse_timestamp(_LEAP_SECOND.sub(r"\g<1>59", value))
         except (ValueError, OverflowError):
             raise ValueError(
