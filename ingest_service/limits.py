@@ -112,6 +112,10 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+# One decoder for every request: json.loads(text, parse_constant=...) builds a new one.
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+
+
 def for_body(limits: Limits, text: str) -> Limits:
     """*limits* without the checks that *text* cannot fail: no string can be too long
     (see :func:`_may_hold_long_string`); without a ``\\uD8..``-style escape no lone
@@ -163,7 +167,7 @@ def decode_utf8(data: bytes) -> str:
 def parse_text(text: str) -> Any:
     """Strict JSON (no NaN/Infinity) of *text*; 400 naming the position, 413 when too deep."""
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return _DECODER.decode(text)
     except json.JSONDecodeError as exc:
         raise BadRequest(
             f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", field="body"
