@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 
@@ -27,15 +27,26 @@ from ingest_service import (
 from ingest_service.errors import IngestConfigError, IngestError
 from ingest_service.settings import IngestSettings
 
+if TYPE_CHECKING:
+    from ingest_service.ui.settings import UISettings
+
 __all__ = ["IngestConfigError", "IngestError", "IngestSettings", "create_app", "serve"]
 
 
 def create_app(
-    test_config: Mapping[str, Any] | None = None, *, settings: IngestSettings | None = None
+    test_config: Mapping[str, Any] | None = None,
+    *,
+    settings: IngestSettings | None = None,
+    ui_settings: UISettings | None = None,
 ) -> Flask:
-    """Build the ingest app. Without *settings*, they come from ``os.environ``."""
+    """Build the ingest app. Without *settings*, they (and the web UI's) come from
+    ``os.environ``; with *settings* only, the app serves the API without the web UI
+    (``/issues``), which *ui_settings* adds."""
     if settings is None:
+        from ingest_service.ui.settings import UISettings
+
         settings = IngestSettings.from_env(os.environ)
+        ui_settings = ui_settings or UISettings.from_env(os.environ)
     app = Flask(__name__)
     app.config.from_mapping(
         SECRET_KEY=settings.secret_key or secrets.token_hex(32),
@@ -55,11 +66,19 @@ def create_app(
     app.register_blueprint(protect.exempt(api.bp))
     app.register_blueprint(protect.exempt(health.bp))
     app.register_blueprint(recent_page.bp)
+    if ui_settings is not None:
+        from ingest_service import ui
+
+        ui.init_app(app, ui_settings)  # exempts itself from CSRFProtect: it checks its own
     return app
 
 
-def serve(settings: IngestSettings) -> None:
-    """Serve the app with gunicorn in the foreground until SIGTERM/SIGINT."""
-    from ingest_service.server import serve as _serve
+def serve(settings: IngestSettings, ui_settings: UISettings | None = None) -> None:
+    """Serve the app (API and web UI) with gunicorn in the foreground until SIGTERM/SIGINT.
 
-    _serve(settings)
+    The web UI's settings come from ``os.environ`` unless given: this is a process entry
+    point, like the CLI that calls it."""
+    from ingest_service.server import serve as _serve
+    from ingest_service.ui.settings import UISettings
+
+    _serve(settings, ui_settings or UISettings.from_env(os.environ))

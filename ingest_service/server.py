@@ -7,11 +7,13 @@ unless ``allow_open`` says so explicitly.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
+import secrets
 import shutil
 import tempfile
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
@@ -20,6 +22,9 @@ from ingest_service.errors import IngestConfigError
 from ingest_service.logs import configure_logging
 from ingest_service.settings import IngestSettings
 from ingest_service.tokens import TokenStore
+
+if TYPE_CHECKING:
+    from ingest_service.ui.settings import UISettings
 
 __all__ = ["IngestServer", "check_startable", "serve"]
 
@@ -47,9 +52,15 @@ def check_startable(settings: IngestSettings) -> None:
 class IngestServer(BaseApplication):  # type: ignore[misc]
     """gunicorn application that builds the ingest app in each worker."""
 
-    def __init__(self, settings: IngestSettings, metrics_dir: str | None = None) -> None:
+    def __init__(
+        self,
+        settings: IngestSettings,
+        metrics_dir: str | None = None,
+        ui_settings: UISettings | None = None,
+    ) -> None:
         self.settings = settings
         self.metrics_dir = metrics_dir
+        self.ui_settings = ui_settings
         super().__init__()
 
     def load_config(self) -> None:
@@ -84,7 +95,7 @@ class IngestServer(BaseApplication):  # type: ignore[misc]
         from ingest_service import create_app
 
         test_config = {"PROMETHEUS_MULTIPROC_DIR": self.metrics_dir} if self.metrics_dir else None
-        return create_app(test_config, settings=self.settings)
+        return create_app(test_config, settings=self.settings, ui_settings=self.ui_settings)
 
 
 def _ingest_state(worker: Any) -> Any:
@@ -117,15 +128,18 @@ def _enable_multiprocess_metrics() -> str:
     return directory
 
 
-def serve(settings: IngestSettings) -> None:
+def serve(settings: IngestSettings, ui_settings: UISettings | None = None) -> None:
     """Run gunicorn in the foreground with the workers/threads of *settings*."""
     check_startable(settings)
+    if not settings.secret_key:
+        # One key for every worker, or a session cookie signed by one is refused by another.
+        settings = dataclasses.replace(settings, secret_key=secrets.token_hex(32))
     configure_logging(settings.log_level)
     if settings.tokens_file is None:
         log.warning("ingest API running OPEN: any caller may post events (allow_open)")
     metrics_dir = _enable_multiprocess_metrics()
     try:
-        IngestServer(settings, metrics_dir).run()
+        IngestServer(settings, metrics_dir, ui_settings).run()
     except SystemExit as exc:
         if exc.code not in (None, 0):
             raise

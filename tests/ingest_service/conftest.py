@@ -41,8 +41,8 @@ def make_app() -> Iterator[Any]:
     """Build apps from settings; their producers are flushed and closed afterwards."""
     apps: list[Flask] = []
 
-    def build(settings: IngestSettings, **config: Any) -> Flask:
-        app = create_app({"TESTING": True, **config}, settings=settings)
+    def build(settings: IngestSettings, ui_settings: Any = None, **config: Any) -> Flask:
+        app = create_app({"TESTING": True, **config}, settings=settings, ui_settings=ui_settings)
         apps.append(app)
         return app
 

@@ -20,6 +20,19 @@ class TestCSRF:
 
         assert app.test_client().post("/api/v1/issues", json=SEED_BODY).status_code == 202
 
+    def test_web_ui_mounts_beside_the_api(self, make_app: Any, settings: IngestSettings) -> None:
+        """With UI settings the app serves /issues too; the API and /issues/recent are
+        unchanged and still CSRF-exempt."""
+        from ingest_service.ui.settings import UISettings
+
+        app: Flask = make_app(settings, ui_settings=UISettings.from_env({}))
+        client = app.test_client()
+
+        assert client.get("/issues/login").status_code == 200
+        recent = client.get("/issues/recent", headers={"Accept": "application/json"})
+        assert recent.status_code == 200
+        assert client.post("/api/v1/issues", json=SEED_BODY).status_code == 202
+
     def test_form_posts_need_the_session_token(
         self, make_app: Any, settings: IngestSettings
     ) -> None:

@@ -121,6 +121,18 @@ class TestServe:
         for text in scrapes:
             assert "afissue_ingest_events_accepted_total 6.0" in text
 
+    def test_web_ui_is_served_next_to_the_api(self, served: tuple[str, str]) -> None:
+        """serve() mounts the web UI (its login page answers) and keeps /issues/recent."""
+        url, _ = served
+
+        with urllib.request.urlopen(f"{url}/issues/login", timeout=10) as login:
+            assert login.status == 200
+        request = urllib.request.Request(
+            f"{url}/issues/recent", headers={"Accept": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as recent:
+            assert "issues" in json.loads(recent.read())
+
     def test_served_app_requires_the_token(self, served: tuple[str, str]) -> None:
         """Without a token the served app answers 401."""
         url, _ = served
