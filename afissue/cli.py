@@ -32,6 +32,7 @@ def _stop_on_signals() -> threading.Event:
 
 def _cmd_ingest(args: argparse.Namespace) -> int:
     from ingest_service import serve
+    from ingest_service.errors import IngestConfigError
     from ingest_service.settings import IngestSettings
 
     settings = IngestSettings.from_env(
@@ -42,7 +43,11 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
         threads=args.threads,
         allow_open=True if args.allow_open else None,
     )
-    serve(settings)
+    try:
+        serve(settings)
+    except IngestConfigError as error:
+        print(f"afissue ingest: {error}", file=sys.stderr)
+        return 2
     return 0
 
 
