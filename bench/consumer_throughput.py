@@ -21,9 +21,12 @@ from typing import Any
 
 from confluent_kafka import Consumer, Producer
 
-N_EVENTS = 40_000
+# The mock broker keeps only about 5 MB per partition (older records are deleted: its
+# low watermark moves), so the backlog must stay below that or both loops miss records.
+N_EVENTS = 12_000
 N_ISSUES = 50
-SMALL_BATCH_EVENTS = 10_000
+PARTITIONS = 6
+SMALL_BATCH_EVENTS = 3_000
 
 
 def _event(issue: int, at: float) -> bytes:
@@ -38,7 +41,7 @@ def _event(issue: int, at: float) -> bytes:
         "exception": {"type": "ValueError", "value": "bad", "module": "builtins", "frames": [
             {"filename": f"app/m{i}.py", "module": f"app.m{i}", "function": f"f{i}",
              "lineno": 10 + i, "context_line": "do_something(x)", "in_app": True}
-            for i in range(8)]},
+            for i in range(5)]},
     })
 
 
@@ -51,6 +54,20 @@ def _produce(bootstrap: str, topic: str, count: int, conf: dict[str, Any]) -> No
         if i % 1000 == 0:
             producer.poll(0)
     producer.flush(60)
+
+
+def _check_retained(bootstrap: str, topic: str) -> None:
+    """Fail loudly if the broker already dropped records of *topic* (mock retention)."""
+    from confluent_kafka import TopicPartition
+
+    probe = Consumer({"bootstrap.servers": bootstrap, "group.id": "bench-probe"})
+    try:
+        for partition in range(PARTITIONS):
+            low, _ = probe.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
+            if low != 0:
+                raise RuntimeError(f"{topic}[{partition}] starts at {low}: records were dropped")
+    finally:
+        probe.close()
 
 
 def _bare_rate(conf: dict[str, Any], topic: str, count: int) -> float:
@@ -97,12 +114,13 @@ def _consumer_rate(settings: Any, count: int) -> tuple[float, list[int], list[in
         consumed = worker.metrics.value("afissue_consumer_messages_consumed_total")
         if consumed and not started:
             started = time.perf_counter()
-        if worker.metrics.value("afissue_consumer_occurrences_counted_total") >= count:
+        counted = worker.metrics.value("afissue_consumer_occurrences_counted_total")
+        if counted >= count and issue_writes and not worker.pending:
             break
-        time.sleep(0.01)
-    stop.set()  # the final flush of the last window happens on the way out
-    thread.join(60)
+        time.sleep(0.005)
     elapsed = time.perf_counter() - started
+    stop.set()
+    thread.join(60)
     return count / elapsed, sizes, issue_writes
 
 
@@ -115,9 +133,10 @@ def run() -> list[dict[str, Any]]:
 
     with MockCluster() as mock, RedisServer() as redis, FirestoreEmulator() as emulator:
         topic = f"bench.issues.{uuid.uuid4().hex[:8]}"
-        mock.create_topic(topic, 3)
+        mock.create_topic(topic, PARTITIONS)
         mock.create_topic(f"{topic}.dlq", 1)
         _produce(mock.bootstrap_servers, topic, N_EVENTS, {"linger.ms": 50})
+        _check_retained(mock.bootstrap_servers, topic)
         settings = ConsumerSettings(
             kafka_bootstrap=mock.bootstrap_servers, kafka_topic=topic,
             group_id=f"bench-consumer-{uuid.uuid4().hex[:8]}", redis_url=redis.url,
@@ -130,9 +149,10 @@ def run() -> list[dict[str, Any]]:
         rate, sizes, issue_writes = _consumer_rate(settings, N_EVENTS)
 
         small_topic = f"bench.small.{uuid.uuid4().hex[:8]}"
-        mock.create_topic(small_topic, 3)
+        mock.create_topic(small_topic, PARTITIONS)
         _produce(mock.bootstrap_servers, small_topic, SMALL_BATCH_EVENTS,
                  {"linger.ms": 0, "batch.num.messages": 1})
+        _check_retained(mock.bootstrap_servers, small_topic)
         bare_small = _bare_rate(conf, small_topic, SMALL_BATCH_EVENTS)
         bare_again = _bare_rate(conf, topic, N_EVENTS)
 

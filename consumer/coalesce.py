@@ -65,6 +65,8 @@ class PartitionBatch:
     next_offset: int | None = None
     issues: dict[str, IssueDelta] = dataclasses.field(default_factory=dict)
     records: int = 0
+    #: A position already re-read once because of a gap after it (a real gap, then).
+    gap_checked: int | None = None
 
     def add(self, occurrence: Occurrence, offset: int) -> None:
         """Count *occurrence*, read at *offset*."""
@@ -79,6 +81,11 @@ class PartitionBatch:
         """Move past *offset* without counting anything (duplicate, dead letter)."""
         self.next_offset = offset + 1
         self.records += 1
+
+    @property
+    def position(self) -> int | None:
+        """The next offset this batch expects (``None``: whatever comes first)."""
+        return self.next_offset if self.next_offset is not None else self.base_offset
 
     @property
     def dirty(self) -> bool:

@@ -19,11 +19,19 @@ from consumer.errors import DedupUnavailable
 
 __all__ = ["Dedup", "Verdict", "marker_key"]
 
-# GET then SET NX EX in one atomic step; returns the previous value (nil when new).
+# For each key: GET then SET NX EX, atomically and in order; one round trip per batch.
+# Returns the previous values, false where the key was new (Lua nil cannot sit in a table).
 _CLAIM = """
-local previous = redis.call('GET', KEYS[1])
-if not previous then
-  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+local ttl = ARGV[#ARGV]
+local previous = {}
+for i, key in ipairs(KEYS) do
+  local value = redis.call('GET', key)
+  if value then
+    previous[i] = value
+  else
+    redis.call('SET', key, ARGV[i], 'EX', ttl)
+    previous[i] = false
+  end
 end
 return previous
 """
@@ -66,10 +74,10 @@ class Dedup:
         if not claims:
             return []
         try:
-            pipe = self._redis.pipeline(transaction=False)
-            for event_id, position in claims:
-                self._claim(keys=[marker_key(event_id)], args=[position, self._ttl], client=pipe)
-            previous: list[bytes | None] = pipe.execute()
+            previous: list[bytes | None] = self._claim(
+                keys=[marker_key(event_id) for event_id, _ in claims],
+                args=[*(position for _, position in claims), self._ttl],
+            )
         except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
             raise DedupUnavailable(f"Redis unavailable: {exc}") from exc
         except redis.ResponseError as exc:
@@ -78,7 +86,7 @@ class Dedup:
             raise
         verdicts = []
         for (_, position), old in zip(claims, previous, strict=True):
-            if old is None:
+            if not old:
                 verdicts.append(Verdict.NEW)
             elif old.decode() == position:
                 verdicts.append(Verdict.REDELIVERY)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import json
 import re
 from typing import Any
 
-from afissue_logging.wire import decode_event, parse_timestamp
+from afissue_logging.wire import parse_timestamp
 from consumer.errors import PoisonMessage
 
 __all__ = ["MAX_EVENT_BYTES", "Occurrence", "parse_occurrence"]
@@ -46,9 +47,11 @@ def parse_occurrence(value: bytes | None) -> Occurrence:
     if len(value) > MAX_EVENT_BYTES:
         raise PoisonMessage("too_large", f"event is {len(value)} bytes, limit {MAX_EVENT_BYTES}")
     try:
-        event = decode_event(value)
+        event = json.loads(value)  # bytes straight in: UTF-8 is checked by the decoder
     except (UnicodeDecodeError, ValueError) as exc:
-        raise PoisonMessage("undecodable", f"not a UTF-8 JSON object: {exc}") from None
+        raise PoisonMessage("undecodable", f"not UTF-8 JSON: {exc}") from None
+    if not isinstance(event, dict):
+        raise PoisonMessage("undecodable", f"event must be a JSON object, got {type(event).__name__}")
     for name in _REQUIRED_STRINGS:
         field = event.get(name)
         if field is None:

@@ -14,6 +14,7 @@ import datetime as _dt
 import logging
 import os
 import threading
+import time
 from collections.abc import Iterable
 from typing import Any, Protocol
 
@@ -46,6 +47,7 @@ class FlushResult:
     regressed: list[str]
     issue_writes: int
     writes: int
+    seconds: float = 0.0
 
 
 class IssueStore(Protocol):
@@ -123,9 +125,11 @@ class FirestoreStore:
         return result
 
     def flush(self, batch: PartitionBatch) -> FlushResult:
+        started = time.perf_counter()
         for _attempt in range(_MAX_CONFLICT_RETRIES):
             try:
-                return self._flush_once(batch)
+                result = self._flush_once(batch)
+                return dataclasses.replace(result, seconds=time.perf_counter() - started)
             except _CONFLICTS as exc:
                 # A document changed between our read and our write (a status change
                 # from the UI, or a zombie consumer): read again and re-decide.

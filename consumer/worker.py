@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from confluent_kafka import (
@@ -40,7 +41,7 @@ from consumer.errors import (
 from consumer.metrics import Metrics
 from consumer.occurrence import Occurrence, parse_occurrence
 from consumer.settings import ConsumerSettings
-from consumer.store import FirestoreStore, IssueStore
+from consumer.store import FirestoreStore, FlushResult, IssueStore
 
 __all__ = ["Worker", "kafka_config"]
 
@@ -101,16 +102,24 @@ class Worker:
         self._clock = clock
         self._batches: dict[int, PartitionBatch] = {}
         self._backlog: list[Message] = []
+        self._reread: set[int] = set()
+        self._consumed = self._occurrences = 0
         self._stalled = False
         self._retry_at = 0.0
         self._backoff = settings.backoff_initial
         self._last_flush = clock()
         self._stop = threading.Event()
+        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="afissue-flush")
 
     @property
     def partitions(self) -> list[int]:
         """Partitions assigned to this worker right now."""
         return list(self._batches)
+
+    @property
+    def pending(self) -> bool:
+        """Whether anything consumed is not yet written to the store."""
+        return bool(self._backlog) or any(b.dirty for b in list(self._batches.values()))
 
     # -- the loop ---------------------------------------------------------------------
 
@@ -151,6 +160,7 @@ class Worker:
         return max(0.0, min(0.2, self._last_flush + self.settings.flush_interval - now))
 
     def _consume(self, timeout: float) -> list[Message]:
+        self._reread = set()
         messages = self._consumer.consume(self.settings.poll_batch, timeout=timeout)
         good = []
         for message in messages:
@@ -184,14 +194,19 @@ class Worker:
         except DedupUnavailable:
             self._backlog = list(messages)
             raise
-        for index, (message, item) in enumerate(parsed):
-            verdict = next(verdicts) if isinstance(item, Occurrence) else None
-            try:
-                self._apply(message, item, verdict)
-            except RecoverableError:
-                # Re-claiming these later finds their own positions: counted once.
-                self._backlog = [m for m, _ in parsed[index:]]
-                raise
+        self._consumed = self._occurrences = 0
+        try:
+            for index, (message, item) in enumerate(parsed):
+                verdict = next(verdicts) if isinstance(item, Occurrence) else None
+                try:
+                    self._apply(message, item, verdict)
+                except RecoverableError:
+                    # Re-claiming these later finds their own positions: counted once.
+                    self._backlog = [m for m, _ in parsed[index:]]
+                    raise
+        finally:
+            self.metrics.consumed.inc(self._consumed)
+            self.metrics.occurrences.inc(self._occurrences)
 
     def _apply(
         self, message: Message, item: Occurrence | PoisonMessage, verdict: Verdict | None
@@ -200,10 +215,19 @@ class Worker:
         batch = self._batches.get(partition) if partition is not None else None
         if batch is None or offset is None or message.topic() != self.settings.kafka_topic:
             return  # revoked while in flight: its new owner reads it again
-        position = batch.next_offset if batch.next_offset is not None else batch.base_offset
+        if partition in self._reread:
+            return  # a stale copy: the partition is being read again from its position
+        position = batch.position
         if position is not None and offset < position:
-            return  # before the checkpoint: already counted
-        self.metrics.consumed.inc()
+            return  # before the checkpoint or already pending: counted once already
+        if position is not None and offset > position and batch.gap_checked != position:
+            # Offsets skipped: a message fetched before a rebalance or rewind. Counting it
+            # would move the checkpoint past the gap, so read the partition again from
+            # the expected position (once: a gap seen again after that is real).
+            batch.gap_checked = position
+            self._seek(batch.topic, batch.partition, position)
+            return
+        self._consumed += 1
         if isinstance(item, PoisonMessage):
             log.warning("dead-lettering %s:%s:%s: %s", message.topic(), message.partition(),
                         offset, item)
@@ -221,18 +245,30 @@ class Worker:
         if item.issue_id not in batch.issues and len(batch.issues) >= self.settings.max_batch_issues:
             self._flush_partition(batch)
         batch.add(item, offset)
-        self.metrics.occurrences.inc(item.count)
+        self._occurrences += item.count
 
     # -- flushing ---------------------------------------------------------------------
 
     def flush(self) -> None:
-        """Write every dirty partition (one atomic batch each), then commit its offset."""
-        for batch in list(self._batches.values()):
-            if batch.dirty:
-                self._flush_partition(batch)
+        """Write every dirty partition (one atomic batch each, concurrently), then commit."""
+        dirty = [b for b in list(self._batches.values()) if b.dirty]
+        if len(dirty) > 1:
+            self._confirm_dead_letters()
+            # Partitions are independent: their batches go to Firestore side by side.
+            futures = [(b, self._pool.submit(self._store.flush, b)) for b in dirty]
+            failure: RecoverableError | None = None
+            for batch, future in futures:
+                try:
+                    self._after_flush(batch, future.result)
+                except RecoverableError as exc:
+                    failure = failure or exc
+            if failure is not None:
+                raise failure
+        elif dirty:
+            self._flush_partition(dirty[0])
         self._last_flush = self._clock()
 
-    def _flush_partition(self, batch: PartitionBatch) -> None:
+    def _confirm_dead_letters(self) -> None:
         try:
             self._dlq.confirm(self.settings.store_timeout)
         except DeadLetterUnavailable as exc:
@@ -241,15 +277,22 @@ class Worker:
                     if pending.dirty:
                         self._rewind(pending, pending.base_offset)
             raise
+
+    def _flush_partition(self, batch: PartitionBatch) -> None:
+        self._confirm_dead_letters()
+        self._after_flush(batch, lambda: self._store.flush(batch))
+
+    def _after_flush(self, batch: PartitionBatch, write: Callable[[], FlushResult]) -> None:
+        """Account for one partition's flush (*write* returns or raises its outcome)."""
         started = time.perf_counter()
         try:
-            result = self._store.flush(batch)
+            result = write()
         except FencedError as fenced:
             self.metrics.fenced.inc()
             log.warning("%s; dropping its pending counts", fenced)
             self._rewind(batch, fenced.found)
             return
-        self.metrics.flush_seconds.observe(time.perf_counter() - started)
+        self.metrics.flush_seconds.observe(result.seconds or time.perf_counter() - started)
         self.metrics.flushes.inc()
         self.metrics.issue_writes.inc(result.issue_writes)
         self.metrics.writes.inc(result.writes)
@@ -284,15 +327,19 @@ class Worker:
     def _rewind(self, batch: PartitionBatch, offset: int | None) -> None:
         """Forget *batch*'s pending state and read the partition again from *offset*."""
         batch.rebase(offset)
-        self._backlog = [m for m in self._backlog if m.partition() != batch.partition]
-        target = TopicPartition(
-            batch.topic, batch.partition, offset if offset is not None else OFFSET_BEGINNING
-        )
+        self._seek(batch.topic, batch.partition,
+                   offset if offset is not None else OFFSET_BEGINNING)
+
+    def _seek(self, topic: str, partition: int, offset: int) -> None:
+        """Read *partition* again from *offset*; drop what we hold of it past that."""
+        self._reread.add(partition)
+        self._backlog = [m for m in self._backlog if m.partition() != partition]
+        target = TopicPartition(topic, partition, offset)
         try:
             self._consumer.seek(target)
         except KafkaException as exc:
-            log.info("seek of partition %s failed (%s); re-assigning it", batch.partition, exc)
-            self._consumer.incremental_unassign([TopicPartition(batch.topic, batch.partition)])
+            log.info("seek of partition %s failed (%s); re-assigning it", partition, exc)
+            self._consumer.incremental_unassign([TopicPartition(topic, partition)])
             self._consumer.incremental_assign([target])
 
     # -- outages ----------------------------------------------------------------------
@@ -393,6 +440,7 @@ class Worker:
         try:
             self._consumer.close()
         finally:
+            self._pool.shutdown(wait=True)
             self._dlq.close()
             self._dedup.close()
             self._store.close()
