@@ -5,12 +5,9 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any
 
-NOW = _dt.datetime.now(_dt.UTC).replace(microsecond=0)
-
-
 def ago(**delta: float) -> _dt.datetime:
-    """A moment *delta* before the start of the test run."""
-    return NOW - _dt.timedelta(**delta)
+    """A moment *delta* before now (now, not the start of the run: pages show relative times)."""
+    return _dt.datetime.now(_dt.UTC).replace(microsecond=0) - _dt.timedelta(**delta)
 
 
 def frame(function: str, *, in_app: bool = True, line: str = "do_it()") -> dict[str, Any]:
