@@ -10,11 +10,13 @@ from typing import Any
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
+from consumer.checkpoint import checkpoint_id
 from consumer.coalesce import PartitionBatch
 from consumer.settings import ConsumerSettings
 from consumer.store import FirestoreStore, FlushResult
 from tests.consumer.helpers import (
     BASE_TIME,
+    issue_counts,
     make_event,
     produce,
     running,
@@ -119,6 +121,25 @@ class TestCheckpoint:
             wait_counts(db, settings, {"issue-a": 15})
             wait_for(lambda: worker.metric("afissue_consumer_flushes_total") >= 1)
         assert worker.metric("afissue_consumer_occurrences_counted_total") == 5
+
+
+class TestFencing:
+    """A consumer whose partition was checkpointed by another member (a zombie) backs off."""
+
+    def test_zombie_flush_writes_nothing(self, settings: ConsumerSettings, db: Any) -> None:
+        """When the checkpoint moved under a consumer, its pending counts are dropped, not written."""
+        settings = dataclasses.replace(settings, flush_interval=3600.0)
+        produce(settings.kafka_bootstrap, settings.kafka_topic,
+                [make_event("issue-a") for _ in range(5)])
+        with running(settings) as worker:
+            wait_for(lambda: worker.metric("afissue_consumer_occurrences_counted_total") == 5)
+            checkpoints = db.collection(settings.checkpoint_collection)
+            for partition in range(3):  # another member flushed these partitions meanwhile
+                checkpoints.document(checkpoint_id(
+                    settings.group_id, settings.kafka_topic, partition)).set({"next_offset": 99})
+        assert worker.metric("afissue_consumer_fenced_flushes_total") == 1
+        assert worker.metric("afissue_consumer_flushes_total") == 0
+        assert issue_counts(db, settings) == {}
 
 
 def _rewind_group(settings: ConsumerSettings) -> None:
