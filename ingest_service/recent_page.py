@@ -11,10 +11,13 @@ from flask import Blueprint, Response, jsonify, render_template, request
 
 from ingest_service.errors import ServiceUnavailable
 from ingest_service.state import current_state
+from ingest_service.ui.headers import security_headers
 
 __all__ = ["bp"]
 
 bp = Blueprint("recent", __name__, url_prefix="/issues")
+# The same policy as the UI's pages: no script at all, the UI's own stylesheet.
+bp.after_request(security_headers)
 
 
 def _wants_json() -> bool:

@@ -36,6 +36,16 @@ class TestRecentPage:
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
         assert "<script>alert(1)" not in page
 
+    def test_html_page_sends_a_csp_without_inline_code(self, client: FlaskClient) -> None:
+        """The page forbids script and inline styles, and carries none itself."""
+        response = client.get("/issues/recent")
+
+        policy = response.headers["Content-Security-Policy"]
+        assert "default-src 'none'" in policy
+        assert "unsafe-inline" not in policy
+        assert "<style" not in response.get_data(as_text=True)
+        assert response.headers["X-Frame-Options"] == "DENY"
+
 
 class TestRecentIssues:
     """The Redis store behind the page."""
