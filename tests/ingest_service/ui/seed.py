@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any
 
+
 def ago(**delta: float) -> _dt.datetime:
     """A moment *delta* before now (now, not the start of the run: pages show relative times)."""
     return _dt.datetime.now(_dt.UTC).replace(microsecond=0) - _dt.timedelta(**delta)
