@@ -147,17 +147,22 @@ def _run_demo(stack: Any) -> None:
 
 def _cmd_dev(args: argparse.Namespace) -> int:
     from afissue.dev import DevSettings, DevStack
+    from afissue.services import ServiceError
 
     settings = DevSettings.from_env(os.environ, port=args.port, consumer=not args.no_consumer)
     stop = _stop_on_signals()
     print("warning: afissue dev runs the ingest API without authentication", file=sys.stderr)
-    with DevStack(settings) as stack:
-        if args.demo:
-            _run_demo(stack)
-        if args.exit_after_demo:
-            return 0
-        print("afissue dev is running; Ctrl-C stops it.", flush=True)
-        stack.wait(stop.is_set)
+    try:
+        with DevStack(settings) as stack:
+            if args.demo:
+                _run_demo(stack)
+            if args.exit_after_demo:
+                return 0
+            print("afissue dev is running; Ctrl-C stops it.", flush=True)
+            stack.wait(stop.is_set)
+    except ServiceError as error:
+        print(f"afissue dev: {error}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -144,8 +144,13 @@ class DevStack:
         self._kafka.create_topic(self.settings.kafka_topic, self.settings.partitions)
         self._kafka.create_topic(f"{self.settings.kafka_topic}.dlq", self.settings.partitions)
         self._spawn("ingest", ["ingest", "--allow-open", "--workers", "1"])
+
+        def ingest_ready() -> bool:
+            self.check()  # a child that died (port taken, bad settings) fails at once
+            return _healthy(f"{self.ingest_url}/api/health/live")
+
         wait_until(
-            lambda: _healthy(f"{self.ingest_url}/api/health/live"),
+            ingest_ready,
             60,
             f"ingest API on {self.ingest_url} (log: {self._log_dir / 'ingest.log'})",
         )

@@ -122,3 +122,23 @@ class TestDevWithoutConsumer:
             dev.wait(60)
         assert dev.returncode == 0
         assert not _listening(port)
+
+
+class TestDevPortTaken:
+    def test_a_taken_port_fails_fast_with_the_ingest_log(self) -> None:
+        """When the ingest port is in use, `afissue dev` exits non-zero and shows why."""
+        with socket.socket() as blocker:
+            blocker.bind(("127.0.0.1", 0))
+            blocker.listen()
+            port = blocker.getsockname()[1]
+            result = subprocess.run(
+                [sys.executable, "-m", "afissue", "dev", "--exit-after-demo", "--port", str(port)],
+                check=False,
+                env=_clean_env(),
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+        assert result.returncode == 1
+        assert "afissue dev: ingest exited with" in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr
