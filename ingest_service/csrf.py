@@ -15,10 +15,12 @@ from flask import Blueprint, Flask, request, session
 
 from ingest_service.errors import ApiError
 
-__all__ = ["CSRFError", "CSRFProtect"]
+__all__ = ["FIELD", "SESSION_KEY", "CSRFError", "CSRFProtect", "csrf_token"]
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
-_SESSION_KEY = "csrf_token"
+#: Where the token lives in the signed session, and the form field that carries it back.
+SESSION_KEY = "csrf_token"
+FIELD = "csrf_token"
 
 
 class CSRFError(ApiError):
@@ -30,10 +32,10 @@ class CSRFError(ApiError):
 
 def csrf_token() -> str:
     """The session's CSRF token (created on first use)."""
-    token = session.get(_SESSION_KEY)
+    token = session.get(SESSION_KEY)
     if not isinstance(token, str):
         token = secrets.token_urlsafe(32)
-        session[_SESSION_KEY] = token
+        session[SESSION_KEY] = token
     return token
 
 
@@ -62,7 +64,7 @@ class CSRFProtect:
             return
         if request.endpoint is None:
             return  # 404/405 follow; nothing would be changed
-        expected = session.get(_SESSION_KEY)
-        sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token", "")
+        expected = session.get(SESSION_KEY)
+        sent = request.headers.get("X-CSRF-Token") or request.form.get(FIELD, "")
         if not isinstance(expected, str) or not hmac.compare_digest(expected, sent):
-            raise CSRFError("missing or invalid CSRF token", field="csrf_token")
+            raise CSRFError("missing or invalid CSRF token", field=FIELD)
