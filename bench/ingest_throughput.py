@@ -17,7 +17,6 @@ import http.client
 import json
 import multiprocessing
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,8 @@ import time
 import urllib.request
 from pathlib import Path
 from typing import Any
+
+from afissue.services._process import stop_process_group
 
 BENCHMARK = "ingest_throughput"
 ROUNDS = 3
@@ -149,18 +150,8 @@ def _start(kind: str, env: dict[str, str], port: int) -> subprocess.Popen[bytes]
             if proc.poll() is not None:
                 break
             time.sleep(0.2)
-    _stop(proc)
+    stop_process_group(proc, timeout=30)
     raise RuntimeError(f"{kind} server did not start on port {port}")
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
 
 
 def measure() -> dict[str, float]:
@@ -206,7 +197,7 @@ def measure() -> dict[str, float]:
                     counts["batch"] += _drive(pool, ingest_port, batch, headers)
         finally:
             for server in servers:
-                _stop(server)
+                stop_process_group(server, timeout=30)
     seconds = ROUNDS * DURATION_S
     return {
         "noop_rps": counts["noop"] / seconds,

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from afissue.services import free_port
+from afissue.services._process import stop_process_group
 from ingest_service import IngestConfigError, IngestSettings
 from ingest_service.server import check_startable
 from ingest_service.tokens import new_token
@@ -68,13 +69,7 @@ def served(
         _wait_live(url, proc)
         yield url, token
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        stop_process_group(proc, timeout=30)
 
 
 def _post(url: str, body: object, token: str | None) -> tuple[int, dict[str, Any]]:
