@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
+from gunicorn.workers.gthread import ThreadWorker
 
 from ingest_service.errors import IngestConfigError
 from ingest_service.logs import configure_logging
@@ -49,6 +50,39 @@ def check_startable(settings: IngestSettings) -> None:
         )
 
 
+class BalancedThreadWorker(ThreadWorker):  # type: ignore[misc]
+    """gunicorn's gthread worker, taking a new connection only while a thread is idle.
+
+    Stock gthread workers all race for every new connection and queue whatever they win
+    behind their own busy threads, so a few busy keep-alive clients can end up on one
+    worker — one GIL, one core — while another worker idles (measured: 15 of 16
+    connections on one of two workers, a third less throughput). Here a worker whose
+    threads are all busy stops accepting, and the kernel hands the connection to a
+    worker that has a free thread (or keeps it in the backlog until one frees up).
+
+    This overrides gthread internals (``enqueue_req``, ``finish_request``,
+    ``set_accept_enabled``), all called on the worker's main thread; pyproject pins
+    gunicorn 27 and tests/ingest_service/test_server.py checks the behaviour.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._in_flight = 0
+
+    def enqueue_req(self, conn: Any) -> None:
+        self._in_flight += 1
+        super().enqueue_req(conn)
+        if self._in_flight >= self.cfg.threads:
+            self.set_accept_enabled(False)
+
+    def finish_request(self, conn: Any, fs: Any) -> None:
+        self._in_flight -= 1
+        super().finish_request(conn, fs)
+
+    def set_accept_enabled(self, enabled: bool) -> None:
+        super().set_accept_enabled(enabled and self._in_flight < self.cfg.threads)
+
+
 class IngestServer(BaseApplication):  # type: ignore[misc]
     """gunicorn application that builds the ingest app in each worker."""
 
@@ -70,7 +104,7 @@ class IngestServer(BaseApplication):  # type: ignore[misc]
             "bind": f"{settings.host}:{settings.port}",
             "workers": max(1, settings.workers),
             "threads": threads,
-            "worker_class": "gthread" if threads > 1 else "sync",
+            "worker_class": BalancedThreadWorker if threads > 1 else "sync",
             "timeout": settings.request_timeout_s,
             "graceful_timeout": 10,
             "keepalive": 5,

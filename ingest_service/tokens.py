@@ -12,6 +12,7 @@ import hmac
 import os
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,12 +65,19 @@ def parse_tokens(text: str, source: str = "<tokens>") -> list[TokenEntry]:
 
 
 class TokenStore:
-    """The tokens of a tokens file, reloaded when the file changes."""
+    """The tokens of a tokens file, reloaded when the file changes.
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    The file is looked at (one ``stat``) at most every ``recheck_s`` seconds, and at once
+    when a token is not found, so a token added to the file works on its next request
+    and a removed one stops working within ``recheck_s``.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], recheck_s: float = 1.0) -> None:
         self.path = Path(path)
+        self.recheck_s = recheck_s
         self._stamp: tuple[int, int] | None = None
         self._entries: list[TokenEntry] = []
+        self._next_check = 0.0
         self._load()
 
     def _load(self) -> None:
@@ -81,16 +89,20 @@ class TokenStore:
         self._entries = parse_tokens(text, str(self.path))
         self._stamp = (stat.st_mtime_ns, stat.st_size)
 
-    def _refresh(self) -> None:
+    def _refresh(self) -> bool:
+        """Reload the file if it changed; True when the tokens were reloaded."""
+        self._next_check = time.monotonic() + self.recheck_s
         try:
-            stat = self.path.stat()
+            stat = os.stat(self.path)
         except OSError:
-            return  # keep the last good tokens rather than lock everyone out
-        if (stat.st_mtime_ns, stat.st_size) != self._stamp:
-            try:
-                self._load()
-            except IngestConfigError:
-                return
+            return False  # keep the last good tokens rather than lock everyone out
+        if (stat.st_mtime_ns, stat.st_size) == self._stamp:
+            return False
+        try:
+            self._load()
+        except IngestConfigError:
+            return False
+        return True
 
     @property
     def services(self) -> set[str]:
@@ -99,8 +111,16 @@ class TokenStore:
     def service_for(self, token: str) -> str | None:
         """The service *token* belongs to, or None. Every entry is compared, in constant
         time, so timing reveals neither which entry matched nor how much of it."""
-        self._refresh()
+        looked = time.monotonic() >= self._next_check
+        if looked:
+            self._refresh()
         presented = hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+        found = self._match(presented)
+        if found is None and not looked and self._refresh():
+            found = self._match(presented)  # a token added since the last look
+        return found
+
+    def _match(self, presented: bytes) -> str | None:
         found: str | None = None
         for entry in self._entries:
             if hmac.compare_digest(presented, entry.digest) and found is None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -160,6 +162,136 @@ class TestServe:
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+
+
+def _established_per_pid(port: int, pids: list[int]) -> dict[int, int]:
+    """Established TCP connections to local *port* held by each of *pids* (from /proc)."""
+    inodes: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as lines:
+            next(lines)
+            for line in lines:
+                fields = line.split()
+                local_port = int(fields[1].rsplit(":", 1)[1], 16)
+                if local_port == port and fields[3] == "01":  # ESTABLISHED
+                    inodes.add(fields[9])
+    counts = {}
+    for pid in pids:
+        held = 0
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            try:
+                target = os.readlink(fd)
+            except OSError:
+                continue
+            if target.startswith("socket:[") and target[8:-1] in inodes:
+                held += 1
+        counts[pid] = held
+    return counts
+
+
+def _stalled_post(port: int, token: str) -> tuple[socket.socket, bytes]:
+    """A connection whose POST lacks its last body byte (a thread waits on it); returns
+    the socket and the missing byte."""
+    body = json.dumps(SEED_BODY).encode()
+    head = (
+        f"POST /api/v1/issues HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Content-Type: application/json\r\nAuthorization: Bearer {token}\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+    sock.sendall(head + body[:-1])
+    return sock, body[-1:]
+
+
+def _status_of(sock: socket.socket) -> int:
+    reply = b""
+    while b"\r\n" not in reply:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        reply += chunk
+    return int(reply.split(b" ", 2)[1])
+
+
+class TestWorkerBalance:
+    """A worker takes a new connection only while one of its threads is idle."""
+
+    def test_busy_worker_leaves_new_connections_to_the_idle_one(
+        self, served: tuple[str, str]
+    ) -> None:
+        """Eight stalled requests on 2 workers x 4 threads occupy exactly 4 threads in each
+        worker; a ninth waits for a free thread rather than queueing behind busy ones, and
+        is answered once one frees up."""
+        url, token = served
+        port = int(url.rsplit(":", 1)[1])
+        master = _server_pid(port)
+        workers = [int(pid) for pid in Path(f"/proc/{master}/task/{master}/children")
+                   .read_text().split()]
+        stalled = []
+        try:
+            for _ in range(8):
+                stalled.append(_stalled_post(port, token))
+                time.sleep(0.05)
+            _wait_for(lambda: sum(_established_per_pid(port, workers).values()) == 8)
+
+            assert sorted(_established_per_pid(port, workers).values()) == [4, 4]
+
+            extra, last = _stalled_post(port, token)
+            stalled.append((extra, last))
+            extra.sendall(last)  # complete: only a free thread can take it
+            time.sleep(0.5)
+            assert sorted(_established_per_pid(port, workers).values()) == [4, 4]
+
+            first, first_last = stalled.pop(0)
+            first.sendall(first_last)
+            assert _status_of(first) == 202
+            first.close()
+            assert _status_of(extra) == 202
+            stalled.remove((extra, last))
+            extra.close()
+        finally:
+            for sock, missing in stalled:
+                with contextlib.suppress(OSError):
+                    sock.sendall(missing)
+                sock.close()
+
+
+def _server_pid(port: int) -> int:
+    """The gunicorn master listening on *port* (the only listener; from /proc)."""
+    listening: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as lines:
+            next(lines)
+            for line in lines:
+                fields = line.split()
+                if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "0A":
+                    listening.add(fields[9])
+    holders = set()
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            targets = {os.readlink(fd) for fd in (proc / "fd").iterdir()}
+        except OSError:
+            continue
+        if any(f"socket:[{inode}]" in targets for inode in listening):
+            holders.add(int(proc.name))
+    # The master and its workers share the listener; the master is the parent of the others.
+    [master] = [pid for pid in holders if _parent(pid) not in holders]
+    return master
+
+
+def _parent(pid: int) -> int:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat.rpartition(")")[2].split()[1])
+
+
+def _wait_for(condition: Any, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.05)
 
 
 class TestCheckStartable:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 from pathlib import Path
 
 import pytest
@@ -64,6 +65,28 @@ class TestTokenStore:
 
         assert store.service_for(token) == "billing"
         assert store.service_for(token + "x") is None
+
+    def test_added_token_works_at_once_and_removed_one_stops_within_recheck(
+        self, tmp_path: Path
+    ) -> None:
+        """The file is looked at once per recheck interval, and whenever a token is
+        unknown: a new token is accepted on first use, a removed one refused soon after."""
+        kept, kept_line = new_token("billing")
+        path = tmp_path / "tokens"
+        path.write_text(kept_line + "\n")
+        store = TokenStore(path, recheck_s=0.2)
+        assert store.service_for(kept) == "billing"
+
+        added, added_line = new_token("search")
+        path.write_text(kept_line + "\n" + added_line + "\n")
+        assert store.service_for(added) == "search"
+
+        path.write_text(added_line + "\n")
+        deadline = time.monotonic() + 5
+        while store.service_for(kept) is not None:
+            assert time.monotonic() < deadline, "removed token still accepted"
+            time.sleep(0.05)
+        assert store.service_for(added) == "search"
 
     def test_every_entry_is_compared_in_constant_time(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
