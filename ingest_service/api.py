@@ -162,7 +162,7 @@ def _read_document(state: IngestState) -> tuple[Any, _limits.Limits]:
 
 def _content_length(value: str | None) -> int | None:
     """A well-formed Content-Length, else None (werkzeug's stream then decides)."""
-    if value and value.isdigit():
+    if value and value.isascii() and value.isdigit():
         return int(value)
     return None
 

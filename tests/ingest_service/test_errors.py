@@ -54,6 +54,30 @@ class TestBadRequest:
         assert error["field"] == "body"
         assert error["message"].startswith("malformed JSON at line 1 column 11")
 
+    def test_body_shorter_than_its_content_length(self, client: FlaskClient) -> None:
+        """A body that ends before its declared length is 400, not a hang or a 5xx."""
+        response = client.post(
+            URL,
+            data=json.dumps(SEED_BODY),
+            content_type="application/json",
+            environ_overrides={"CONTENT_LENGTH": "9999"},
+        )
+
+        assert "declared bytes" in _error(response, 400)["message"]
+
+    def test_non_ascii_digits_in_content_length_are_not_a_length(
+        self, client: FlaskClient
+    ) -> None:
+        """A Content-Length of Unicode digits (isdigit() but not int()) is no 5xx."""
+        response = client.post(
+            URL,
+            data=json.dumps(SEED_BODY),
+            content_type="application/json",
+            environ_overrides={"CONTENT_LENGTH": "\u00b2"},
+        )
+
+        assert response.status_code < 500
+
     def test_invalid_utf8_names_the_byte(self, client: FlaskClient) -> None:
         """Bytes that are not UTF-8 are 400 naming the offset."""
         response = client.post(URL, data=b'{"title": "\xff"}', content_type="application/json")

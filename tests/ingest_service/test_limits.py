@@ -1,15 +1,19 @@
-"""for_body(): the checks it skips for a body are checks that body could not fail."""
+"""limits: for_body() skips only checks a body could not fail; read_exactly() reads a
+declared length."""
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ingest_service import IngestSettings
 from ingest_service import limits as _limits
+from ingest_service.errors import BadRequest
 
 LIMIT = 12
 
@@ -65,3 +69,23 @@ class TestForBody:
         events[517] = {"title": "z" * (limits.max_string_chars + 1)}
 
         assert _limits.for_body(limits, json.dumps({"events": events})).check_strings
+
+
+class _Trickle(io.BytesIO):
+    """A stream that returns at most three bytes per read, like a slow socket."""
+
+    def read(self, size: int | None = -1) -> bytes:
+        return super().read(3 if size is None or size < 0 else min(size, 3))
+
+
+class TestReadExactly:
+    """Reading a body of declared length."""
+
+    def test_short_reads_are_joined(self) -> None:
+        """A stream that hands out a few bytes at a time still yields the whole body."""
+        assert _limits.read_exactly(_Trickle(b"0123456789"), 10) == b"0123456789"
+
+    def test_body_shorter_than_declared_is_400(self) -> None:
+        """A body that ends before its Content-Length is a 400 naming both sizes."""
+        with pytest.raises(BadRequest, match="4 of its 10"):
+            _limits.read_exactly(io.BytesIO(b"0123"), 10)
