@@ -64,7 +64,7 @@ class IngestSettings:
     port: int = setting(6001, "AFISSUE_INGEST_PORT", "Port gunicorn binds to.")
     workers: int = setting(2, "AFISSUE_INGEST_WORKERS", "gunicorn worker processes.")
     threads: int = setting(
-        8, "AFISSUE_INGEST_THREADS", "Threads per worker (gthread worker when above 1)."
+        8, "AFISSUE_INGEST_THREADS", "Threads per worker (balanced gthread worker when above 1)."
     )
     request_timeout_s: int = setting(
         30, "AFISSUE_INGEST_TIMEOUT", "gunicorn worker timeout in seconds."
