@@ -164,17 +164,22 @@ class TestServe:
                 proc.wait()
 
 
-def _established_per_pid(port: int, pids: list[int]) -> dict[int, int]:
-    """Established TCP connections to local *port* held by each of *pids* (from /proc)."""
+def _socket_inodes(port: int, state: str) -> set[str]:
+    """Inodes of the TCP sockets on local *port* in *state* (hex, as in /proc/net/tcp)."""
     inodes: set[str] = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         with open(table) as lines:
             next(lines)
             for line in lines:
                 fields = line.split()
-                local_port = int(fields[1].rsplit(":", 1)[1], 16)
-                if local_port == port and fields[3] == "01":  # ESTABLISHED
+                if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == state:
                     inodes.add(fields[9])
+    return inodes
+
+
+def _established_per_pid(port: int, pids: list[int]) -> dict[int, int]:
+    """Established TCP connections to local *port* held by each of *pids* (from /proc)."""
+    inodes = _socket_inodes(port, "01")  # ESTABLISHED
     counts = {}
     for pid in pids:
         held = 0
@@ -258,14 +263,7 @@ class TestWorkerBalance:
 
 def _server_pid(port: int) -> int:
     """The gunicorn master listening on *port* (the only listener; from /proc)."""
-    listening: set[str] = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with open(table) as lines:
-            next(lines)
-            for line in lines:
-                fields = line.split()
-                if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "0A":
-                    listening.add(fields[9])
+    listening = _socket_inodes(port, "0A")  # LISTEN
     holders = set()
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
