@@ -7,7 +7,7 @@ comes from the token when there is one; a body naming another service is refused
 This runs once per accepted event, so it serialises with pydantic's own (Rust) JSON
 serialiser and appends the server's fields to that text, rather than building a Python
 dict and encoding it again: about a third of the per-event cost of a batch (see
-docs/benchmarks.md). What the API itself reads of the event comes back as a small
+docs/ingest.md#benchmarks). What the API itself reads of the event comes back as a small
 :class:`Accepted` summary.
 """
 
@@ -80,8 +80,8 @@ def to_wire(
     added["wire_version"] = wire.WIRE_VERSION
     head: bytes = _SERIALIZER.to_json(event, exclude_none=True, exclude=_NOT_SERIALISED)
     tail = _ENCODER.encode(added).encode("utf-8")
-    # Both are JSON objects; *tail* always has members, *head* at least the title.
-    value = tail if head == b"{}" else head[:-1] + b"," + tail[1:]
+    # Both are JSON objects with members (*head* always has the required title): join them.
+    value = head[:-1] + b"," + tail[1:]
     summary: Accepted = {
         "event_id": event_id,
         "issue_id": issue_id,
