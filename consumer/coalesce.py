@@ -50,6 +50,18 @@ class IssueDelta:
             if isinstance(value, str) and value and value not in seen:
                 seen.append(value)
 
+    def merge(self, later: IssueDelta) -> None:
+        """Fold in *later*, a delta of occurrences read after ours: as if each were added."""
+        self.count += later.count
+        self.records += later.records
+        self.first_seen = min(self.first_seen, later.first_seen)
+        if later.last_seen >= self.last_seen:
+            self.last_seen = later.last_seen
+            self.latest = later.latest
+        for seen, new in ((self.environments, later.environments),
+                          (self.releases, later.releases)):
+            seen.extend(value for value in new if value not in seen)
+
 
 @dataclasses.dataclass
 class PartitionBatch:
@@ -91,6 +103,33 @@ class PartitionBatch:
     def dirty(self) -> bool:
         """Whether there is anything to checkpoint."""
         return self.next_offset is not None and self.next_offset != self.base_offset
+
+    def detach(self) -> PartitionBatch:
+        """Hand the pending state over for writing; keep reading on top of it.
+
+        The returned batch holds everything up to ``next_offset``; this one continues
+        from there, empty. If the write fails, :meth:`restore` takes the state back.
+        """
+        written = PartitionBatch(
+            self.topic, self.partition, self.base_offset, self.next_offset, self.issues,
+            self.records,
+        )
+        self.rebase(self.next_offset)
+        return written
+
+    def restore(self, unwritten: PartitionBatch) -> None:
+        """Take back a :meth:`detach`-ed batch whose write failed; its records came first."""
+        issues = unwritten.issues
+        for issue_id, delta in self.issues.items():
+            if issue_id in issues:
+                issues[issue_id].merge(delta)
+            else:
+                issues[issue_id] = delta
+        self.issues = issues
+        self.records += unwritten.records
+        self.base_offset = unwritten.base_offset
+        if self.next_offset is None:
+            self.next_offset = unwritten.next_offset
 
     def rebase(self, offset: int | None) -> None:
         """Drop the pending state: it was flushed to, or superseded at, *offset*."""

@@ -1,8 +1,9 @@
 """The consume → dedup → coalesce → flush → commit loop of one consumer.
 
-Per partition, messages are processed in order. Each flush window (``flush_interval``)
-every dirty partition is written to the store in one atomic batch with its checkpoint;
-only then is the Kafka offset committed. During an outage of Redis, Firestore or the
+Per partition, messages are processed in order. At most once per flush window
+(``flush_interval``) a dirty partition's batch is written to the store in one atomic
+batch with its checkpoint, in the background while consumption goes on; once it landed
+the Kafka offset is committed. During an outage of Redis, Firestore or the
 dead-letter topic the consumer pauses its partitions, keeps what it holds in memory and
 retries with exponential backoff; nothing is committed meanwhile.
 """
@@ -14,7 +15,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from confluent_kafka import (
@@ -38,6 +38,7 @@ from consumer.errors import (
     RecoverableError,
     StoreUnavailable,
 )
+from consumer.inflight import InFlight
 from consumer.metrics import Metrics
 from consumer.occurrence import Occurrence, parse_occurrence
 from consumer.settings import ConsumerSettings
@@ -107,9 +108,10 @@ class Worker:
         self._stalled = False
         self._retry_at = 0.0
         self._backoff = settings.backoff_initial
-        self._last_flush = clock()
+        #: When each partition's last flush started: windows run start to start.
+        self._flushed_at: dict[int, float] = {}
         self._stop = threading.Event()
-        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="afissue-flush")
+        self._inflight = InFlight()
 
     @property
     def partitions(self) -> list[int]:
@@ -119,7 +121,8 @@ class Worker:
     @property
     def pending(self) -> bool:
         """Whether anything consumed is not yet written to the store."""
-        return bool(self._backlog) or any(b.dirty for b in list(self._batches.values()))
+        return (bool(self._backlog) or bool(self._inflight)
+                or any(b.dirty for b in list(self._batches.values())))
 
     # -- the loop ---------------------------------------------------------------------
 
@@ -139,7 +142,8 @@ class Worker:
             self._close()
 
     def step(self) -> None:
-        """One turn: take messages (or the backlog), process them, flush when due."""
+        """One turn: take messages (or the backlog), process them, account for landed
+        flushes and start those that are due."""
         now = self._clock()
         if self._stalled and now < self._retry_at:
             self._backlog.extend(self._consume(min(0.2, self._retry_at - now)))
@@ -148,8 +152,11 @@ class Worker:
         self._backlog = []
         try:
             self._process(messages)
-            if self._stalled or self._clock() - self._last_flush >= self.settings.flush_interval:
+            if self._stalled:
                 self.flush()
+            else:
+                self._land()
+                self._start_due()
         except RecoverableError as exc:
             self._stall(exc)
             return
@@ -157,11 +164,26 @@ class Worker:
             self._recover()
 
     def _poll_timeout(self, now: float) -> float:
-        return max(0.0, min(0.2, self._last_flush + self.settings.flush_interval - now))
+        """Wait for messages until the next window is due or a flight may have landed."""
+        waits = [
+            self._flushed_at.get(b.partition, 0.0) + self.settings.flush_interval - now
+            for b in list(self._batches.values())
+            if b.dirty and b.partition not in self._inflight
+        ]
+        return max(0.0, min([0.02 if self._inflight else 0.2, *waits]))
 
     def _consume(self, timeout: float) -> list[Message]:
+        """What is fetched already, else wait up to *timeout* for the first message only.
+
+        ``consume(n, timeout)`` would wait out the whole timeout for fewer than *n*
+        messages, adding that wait to every event's latency at low rates.
+        """
         self._reread = set()
-        messages = self._consumer.consume(self.settings.poll_batch, timeout=timeout)
+        messages = self._consumer.consume(self.settings.poll_batch, timeout=0)
+        if not messages and timeout > 0:
+            first = self._consumer.poll(timeout)
+            if first is not None:
+                messages = [first, *self._consumer.consume(self.settings.poll_batch - 1, timeout=0)]
         good = []
         for message in messages:
             error = message.error()
@@ -244,32 +266,45 @@ class Worker:
             self.metrics.redeliveries.inc()
         if item.issue_id not in batch.issues and len(batch.issues) >= self.settings.max_batch_issues:
             self._flush_partition(batch)
+            if partition in self._reread:
+                return  # fenced by that flush: the partition is read again from its checkpoint
         batch.add(item, offset)
         self._occurrences += item.count
 
     # -- flushing ---------------------------------------------------------------------
 
     def flush(self) -> None:
-        """Write every dirty partition (one atomic batch each, concurrently), then commit."""
-        # Windows are measured start to start: a hot issue is written at most once per
-        # flush_interval, and the time a flush takes does not stretch the next window.
-        started = self._clock()
-        dirty = [b for b in list(self._batches.values()) if b.dirty]
-        if len(dirty) > 1:
-            self._confirm_dead_letters()
-            # Partitions are independent: their batches go to Firestore side by side.
-            futures = [(b, self._pool.submit(self._store.flush, b)) for b in dirty]
-            failure: RecoverableError | None = None
-            for batch, future in futures:
-                try:
-                    self._after_flush(batch, future.result)
-                except RecoverableError as exc:
-                    failure = failure or exc
-            if failure is not None:
-                raise failure
-        elif dirty:
-            self._flush_partition(dirty[0])
-        self._last_flush = started
+        """Write every dirty partition now and wait for it (shutdown, outage retries)."""
+        self._land(block=True)
+        self._start([b for b in list(self._batches.values()) if b.dirty])
+        self._land(block=True)
+
+    def _start_due(self) -> None:
+        """Start the flush of each dirty partition whose window is over and that has no
+        flush in flight. A partition idle for a window is written at once (low latency);
+        a hot one at most once per ``flush_interval``, start to start."""
+        now = self._clock()
+        self._start([
+            b for b in list(self._batches.values())
+            if b.dirty and b.partition not in self._inflight
+            and now - self._flushed_at.get(b.partition, 0.0) >= self.settings.flush_interval
+        ])
+
+    def _start(self, batches: list[PartitionBatch]) -> None:
+        if not batches:
+            return
+        self._confirm_dead_letters()
+        now = self._clock()
+        for batch in batches:
+            self._flushed_at[batch.partition] = now
+            self._inflight.start(batch.detach(), self._store.flush)
+
+    def _flush_partition(self, batch: PartitionBatch) -> None:
+        """Write *batch*'s partition now (after its flight, if any) and wait for it."""
+        self._land([batch.partition], block=True)
+        if batch.dirty:
+            self._start([batch])
+            self._land([batch.partition], block=True)
 
     def _confirm_dead_letters(self) -> None:
         try:
@@ -281,19 +316,31 @@ class Worker:
                         self._rewind(pending, pending.base_offset)
             raise
 
-    def _flush_partition(self, batch: PartitionBatch) -> None:
-        self._confirm_dead_letters()
-        self._after_flush(batch, lambda: self._store.flush(batch))
+    def _land(self, partitions: list[int] | None = None, *, block: bool = False) -> None:
+        """Account for finished flushes; a failed one's counts go back to their partition."""
+        failure: RecoverableError | None = None
+        for flight in self._inflight.landed(partitions, block=block):
+            try:
+                self._after_flush(flight.batch, flight.future.result)
+            except RecoverableError as exc:
+                live = self._batches.get(flight.batch.partition)
+                if live is not None:
+                    live.restore(flight.batch)
+                failure = failure or exc
+        if failure is not None:
+            raise failure
 
-    def _after_flush(self, batch: PartitionBatch, write: Callable[[], FlushResult]) -> None:
-        """Account for one partition's flush (*write* returns or raises its outcome)."""
+    def _after_flush(self, written: PartitionBatch, write: Callable[[], FlushResult]) -> None:
+        """Account for one partition's flush of *written* (*write* returns or raises)."""
         started = time.perf_counter()
         try:
             result = write()
         except FencedError as fenced:
             self.metrics.fenced.inc()
             log.warning("%s; dropping its pending counts", fenced)
-            self._rewind(batch, fenced.found)
+            live = self._batches.get(written.partition)
+            if live is not None:
+                self._rewind(live, fenced.found)
             return
         self.metrics.flush_seconds.observe(result.seconds or time.perf_counter() - started)
         self.metrics.flushes.inc()
@@ -305,27 +352,26 @@ class Worker:
         for issue_id in result.regressed:
             log.info("Issue %s regressed: reopened by a new occurrence", issue_id)
             self.metrics.regressed.inc()
-        next_offset = batch.next_offset
+        next_offset = written.next_offset
         assert next_offset is not None
-        batch.rebase(next_offset)
-        self._record_lag(batch)
+        self._record_lag(written.topic, written.partition, next_offset)
         try:
             self._consumer.commit(
-                offsets=[TopicPartition(batch.topic, batch.partition, next_offset)],
+                offsets=[TopicPartition(written.topic, written.partition, next_offset)],
                 asynchronous=True,
             )
         except KafkaException as exc:  # best effort: the checkpoint is the truth
-            log.info("offset commit for partition %s failed: %s", batch.partition, exc)
+            log.info("offset commit for partition %s failed: %s", written.partition, exc)
 
-    def _record_lag(self, batch: PartitionBatch) -> None:
+    def _record_lag(self, topic: str, partition: int, checkpoint: int) -> None:
         try:
             _, high = self._consumer.get_watermark_offsets(
-                TopicPartition(batch.topic, batch.partition), cached=True
+                TopicPartition(topic, partition), cached=True
             )
         except KafkaException:
             return
-        if high >= 0 and batch.base_offset is not None:
-            self.metrics.lag.labels(str(batch.partition)).set(max(0, high - batch.base_offset))
+        if high >= 0:
+            self.metrics.lag.labels(str(partition)).set(max(0, high - checkpoint))
 
     def _rewind(self, batch: PartitionBatch, offset: int | None) -> None:
         """Forget *batch*'s pending state and read the partition again from *offset*."""
@@ -410,20 +456,25 @@ class Worker:
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         for tp in partitions:
-            batch = self._batches.pop(tp.partition, None)
+            batch = self._batches.get(tp.partition)
             self._backlog = [m for m in self._backlog if m.partition() != tp.partition]
-            if batch is None or not batch.dirty or self._stalled:
-                continue
             try:
-                self._flush_partition(batch)
+                if batch is not None and not self._stalled:
+                    self._flush_partition(batch)
+                else:
+                    self._land([tp.partition], block=True)
             except RecoverableError as exc:
                 log.warning("partition %s revoked before its flush (%s); its next owner "
                             "reads it again from the checkpoint", tp.partition, exc)
+            self._batches.pop(tp.partition, None)
+            self._flushed_at.pop(tp.partition, None)
         log.info("revoked partitions %s", [tp.partition for tp in partitions])
 
     def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         for tp in partitions:
             self._batches.pop(tp.partition, None)
+            self._flushed_at.pop(tp.partition, None)
+            self._inflight.abandon(tp.partition)  # if it lands, a new owner's flush is fenced
             self._backlog = [m for m in self._backlog if m.partition() != tp.partition]
         log.warning("lost partitions %s; their pending counts are dropped",
                     [tp.partition for tp in partitions])
@@ -443,7 +494,7 @@ class Worker:
         try:
             self._consumer.close()
         finally:
-            self._pool.shutdown(wait=True)
+            self._inflight.close()
             self._dlq.close()
             self._dedup.close()
             self._store.close()

@@ -58,3 +58,42 @@ class TestPartitionBatch:
         batch.add(_occ("a", BASE_TIME), 4)
         batch.rebase(5)
         assert (batch.base_offset, batch.next_offset, batch.issues, batch.dirty) == (5, None, {}, False)
+
+
+class TestDetachRestore:
+    """A batch handed over for writing, and taken back when the write failed."""
+
+    def test_detach_hands_over_and_continues_from_next_offset(self) -> None:
+        """detach() returns the pending state; the batch goes on, empty, from next_offset."""
+        batch = PartitionBatch("t", 3, 10)
+        batch.add(_occ("a", BASE_TIME), 10)
+        batch.add(_occ("b", BASE_TIME), 11)
+        written = batch.detach()
+        assert (written.partition, written.base_offset, written.next_offset) == (3, 10, 12)
+        assert set(written.issues) == {"a", "b"}
+        assert (batch.base_offset, batch.next_offset, batch.issues, batch.dirty) == (12, None, {}, False)
+        assert batch.position == 12
+
+    def test_restore_equals_never_having_detached(self) -> None:
+        """Detach, read more, restore: the same deltas as one batch that read everything."""
+        times = [50.0, 10.0, 90.0, 30.0, 90.0, 5.0, 70.0]
+        envs = ["prod", "staging", "prod", "dev", "qa", "prod", "dev"]
+        occurrences = [
+            _occ(issue, BASE_TIME + at, count=1 + i % 3, environment=env, release=f"r{i % 2}",
+                 message=f"m{i}")
+            for i, (issue, at, env) in enumerate(zip("aabab" "ba", times, envs, strict=True))
+        ]
+        whole = PartitionBatch("t", 0, 100)
+        for offset, occurrence in enumerate(occurrences, start=100):
+            whole.add(occurrence, offset)
+        for split in range(len(occurrences) + 1):
+            batch = PartitionBatch("t", 0, 100)
+            for offset, occurrence in enumerate(occurrences[:split], start=100):
+                batch.add(occurrence, offset)
+            written = batch.detach()
+            for offset, occurrence in enumerate(occurrences[split:], start=100 + split):
+                batch.add(occurrence, offset)
+            batch.restore(written)
+            assert (batch.base_offset, batch.next_offset, batch.records) == (
+                whole.base_offset, whole.next_offset, whole.records), split
+            assert batch.issues == whole.issues, split

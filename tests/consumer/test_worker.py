@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 import time
 from typing import Any
 
@@ -12,6 +13,7 @@ from confluent_kafka import Consumer, TopicPartition
 
 from consumer.checkpoint import checkpoint_id
 from consumer.coalesce import PartitionBatch
+from consumer.errors import StoreUnavailable
 from consumer.settings import ConsumerSettings
 from consumer.store import FirestoreStore, FlushResult
 from tests.consumer.helpers import (
@@ -201,3 +203,77 @@ class TestCoalescing:
             wait_counts(db, settings, {f"issue-{i}": 1 for i in range(90)})
         assert max(store.sizes) == 10
         assert sum(store.sizes) == 90
+
+
+class _HeldStore(FirestoreStore):
+    """The real adapter, whose first flush waits for :attr:`release` (then fails, if told)."""
+
+    def __init__(self, settings: ConsumerSettings, fail_first: bool = False) -> None:
+        super().__init__(settings)
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self._fail_first = fail_first
+        self._held = False
+
+    def flush(self, batch: PartitionBatch) -> FlushResult:
+        if not self._held:
+            self._held = True
+            self.entered.set()
+            assert self.release.wait(60)
+            if self._fail_first:
+                raise StoreUnavailable("injected: Firestore went away mid-flush")
+        return super().flush(batch)
+
+
+class TestBackgroundFlush:
+    """Flushes are written in the background; consumption goes on meanwhile."""
+
+    def test_consumption_goes_on_while_a_flush_is_written(
+        self, settings: ConsumerSettings, db: Any
+    ) -> None:
+        """Events read while a flush is held are counted, then written in the next window."""
+        store = _HeldStore(settings)
+        produce(settings.kafka_bootstrap, settings.kafka_topic,
+                [make_event("issue-a") for _ in range(5)])
+        with running(settings, store) as worker:
+            assert store.entered.wait(30)
+            produce(settings.kafka_bootstrap, settings.kafka_topic,
+                    [make_event("issue-a") for _ in range(7)])
+            wait_for(lambda: worker.metric("afissue_consumer_occurrences_counted_total") == 12,
+                     30, "the 7 later events counted while the first flush is held")
+            assert issue_counts(db, settings) == {}
+            store.release.set()
+            wait_counts(db, settings, {"issue-a": 12})
+
+    def test_failed_background_flush_is_taken_back_and_written_once(
+        self, settings: ConsumerSettings, db: Any
+    ) -> None:
+        """A flush that fails after more events were read: all are written, each once."""
+        store = _HeldStore(settings, fail_first=True)
+        produce(settings.kafka_bootstrap, settings.kafka_topic,
+                [make_event("issue-a", at=BASE_TIME + i) for i in range(5)])
+        with running(settings, store) as worker:
+            assert store.entered.wait(30)
+            produce(settings.kafka_bootstrap, settings.kafka_topic,
+                    [make_event("issue-a", at=BASE_TIME - 100 + i) for i in range(7)])
+            wait_for(lambda: worker.metric("afissue_consumer_occurrences_counted_total") == 12)
+            store.release.set()
+            wait_counts(db, settings, {"issue-a": 12})
+            assert worker.metric("afissue_consumer_outage_retries_total",
+                                 dependency="firestore") >= 1
+            # Taken back in memory: not dropped as fenced and read again from Kafka.
+            assert worker.metric("afissue_consumer_fenced_flushes_total") == 0
+            assert worker.metric("afissue_consumer_redeliveries_total") == 0
+        doc = db.collection(settings.firestore_collection).document("issue-a").get()
+        assert doc.get("first_seen").timestamp() == BASE_TIME - 100
+        assert doc.get("last_seen").timestamp() == BASE_TIME + 4
+
+    def test_idle_partition_is_written_at_once(self, settings: ConsumerSettings, db: Any) -> None:
+        """After a quiet window, an event is written without waiting out flush_interval."""
+        settings = dataclasses.replace(settings, flush_interval=20.0)
+        with running(settings) as worker:
+            wait_for(lambda: worker.assigned, 30, "partitions assigned")
+            produced = time.monotonic()
+            produce(settings.kafka_bootstrap, settings.kafka_topic, [make_event("issue-a")])
+            wait_counts(db, settings, {"issue-a": 1}, timeout=15)
+            assert time.monotonic() - produced < settings.flush_interval / 2
