@@ -17,6 +17,7 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from confluent_kafka import Consumer, Producer
@@ -98,9 +99,9 @@ def _consumer_rate(settings: Any, count: int) -> tuple[float, list[int], list[in
     issue_writes: list[int] = []
 
     class Recording(FirestoreStore):
-        def flush(self, batch: PartitionBatch) -> FlushResult:
-            result = super().flush(batch)
-            sizes.append(len(batch.issues))
+        def flush(self, batches: Sequence[PartitionBatch]) -> FlushResult:
+            result = super().flush(batches)
+            sizes.append(len({i for batch in batches for i in batch.issues}))
             issue_writes.append(result.issue_writes)
             return result
 

@@ -50,6 +50,14 @@ class IssueDelta:
             if isinstance(value, str) and value and value not in seen:
                 seen.append(value)
 
+    def plus(self, later: IssueDelta) -> IssueDelta:
+        """A new delta of this one's occurrences and then *later*'s; neither is changed."""
+        both = dataclasses.replace(
+            self, environments=list(self.environments), releases=list(self.releases)
+        )
+        both.merge(later)
+        return both
+
     def merge(self, later: IssueDelta) -> None:
         """Fold in *later*, a delta of occurrences read after ours: as if each were added."""
         self.count += later.count

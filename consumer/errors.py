@@ -7,6 +7,7 @@
     │   ├── StoreUnavailable  Firestore did not answer (outage, timeout)
     │   └── DedupUnavailable  Redis did not answer
     ├── FencedError           another consumer checkpointed this partition first
+    │                         (reported in ``FlushResult.fenced``, not raised)
     ├── PoisonMessage         this one message can never be processed -> dead-letter topic
     └── FatalError            configuration or programming error: stop the consumer
 """

@@ -1,10 +1,11 @@
 """Where counts go: the :class:`IssueStore` port and its Firestore adapter.
 
-One flush of one partition is one atomic Firestore batch: every issue's increment and
-the partition's checkpoint, with preconditions (``exists=False`` for new documents, the
-read ``update_time`` for existing ones and for the checkpoint). If the checkpoint moved
-since this consumer last read it, another consumer owns the partition now: the flush is
-*fenced* and its pending state dropped, never written twice.
+One flush is one atomic Firestore batch over one or more partitions: every issue's
+increment and each partition's checkpoint, with preconditions (``exists=False`` for new
+documents, the read ``update_time`` for existing ones and for the checkpoints). If a
+partition's checkpoint moved since this consumer last read it, another consumer owns
+the partition now: that partition is *fenced* (nothing of it written, its pending state
+dropped by the worker), the others are written.
 """
 
 from __future__ import annotations
@@ -15,13 +16,13 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 from google.api_core import exceptions as gexc
 
 from consumer.checkpoint import Checkpoint, checkpoint_id
-from consumer.coalesce import PartitionBatch
+from consumer.coalesce import IssueDelta, PartitionBatch
 from consumer.document import plan_issue_write
 from consumer.errors import FencedError, StoreUnavailable
 from consumer.settings import ConsumerSettings
@@ -41,12 +42,13 @@ _EMULATOR_VARIABLE = "FIRESTORE_EMULATOR_HOST"
 
 @dataclasses.dataclass(frozen=True)
 class FlushResult:
-    """What one partition flush wrote."""
+    """What one flush wrote, and the partitions it found superseded (nothing of them written)."""
 
     created: list[str]
     regressed: list[str]
     issue_writes: int
     writes: int
+    fenced: list[FencedError] = dataclasses.field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -57,8 +59,8 @@ class IssueStore(Protocol):
         """The stored checkpoints of *partitions*; ``StoreUnavailable`` on outage."""
         ...
 
-    def flush(self, batch: PartitionBatch) -> FlushResult:
-        """Write *batch* and its checkpoint atomically; ``FencedError`` if superseded."""
+    def flush(self, batches: Sequence[PartitionBatch]) -> FlushResult:
+        """Write *batches* (distinct partitions) and their checkpoints atomically."""
         ...
 
     def close(self) -> None:
@@ -124,42 +126,72 @@ class FirestoreStore:
             result.append(Checkpoint(partition, offset))
         return result
 
-    def flush(self, batch: PartitionBatch) -> FlushResult:
+    def flush(self, batches: Sequence[PartitionBatch]) -> FlushResult:
         started = time.perf_counter()
+        partitions = [b.partition for b in batches]
         for _attempt in range(_MAX_CONFLICT_RETRIES):
             try:
-                result = self._flush_once(batch)
+                result = self._flush_once(batches)
                 return dataclasses.replace(result, seconds=time.perf_counter() - started)
             except _CONFLICTS as exc:
                 # A document changed between our read and our write (a status change
                 # from the UI, or a zombie consumer): read again and re-decide.
-                log.info("flush of partition %s conflicted (%s); retrying", batch.partition, exc)
+                log.info("flush of partitions %s conflicted (%s); retrying", partitions, exc)
             except _OUTAGES as exc:
                 raise StoreUnavailable(f"Firestore unavailable: {exc}") from exc
         raise StoreUnavailable(
-            f"partition {batch.partition}: {_MAX_CONFLICT_RETRIES} conflicting flushes in a row"
+            f"partitions {partitions}: {_MAX_CONFLICT_RETRIES} conflicting flushes in a row"
         )
 
-    def _flush_once(self, batch: PartitionBatch) -> FlushResult:
+    def _flush_once(self, batches: Sequence[PartitionBatch]) -> FlushResult:
         settings = self._settings
-        checkpoint_ref = self._checkpoint_ref(batch.topic, batch.partition)
-        issue_refs = {issue_id: self._issues.document(issue_id) for issue_id in batch.issues}
+        checkpoint_refs = [self._checkpoint_ref(b.topic, b.partition) for b in batches]
+        issue_refs = {
+            issue_id: self._issues.document(issue_id)
+            for batch in batches for issue_id in batch.issues
+        }
         snaps = {
             s.reference.path: s
             for s in self._client.get_all(
-                [checkpoint_ref, *issue_refs.values()], retry=None, timeout=self._timeout
+                [*checkpoint_refs, *issue_refs.values()], retry=None, timeout=self._timeout
             )
         }
-        checkpoint = snaps.get(checkpoint_ref.path)
-        stored = checkpoint.get("next_offset") if checkpoint is not None and checkpoint.exists else None
-        if stored != batch.base_offset:
-            raise FencedError(batch.partition, batch.base_offset, stored)
-
         now = _dt.datetime.now(_dt.UTC)
         writes = self._client.batch()
+        fenced: list[FencedError] = []
+        deltas: dict[str, IssueDelta] = {}
+        for batch, checkpoint_ref in zip(batches, checkpoint_refs, strict=True):
+            checkpoint = snaps.get(checkpoint_ref.path)
+            exists = checkpoint is not None and checkpoint.exists
+            stored = checkpoint.get("next_offset") if exists else None  # type: ignore[union-attr]
+            if stored != batch.base_offset:
+                fenced.append(FencedError(batch.partition, batch.base_offset, stored))
+                continue
+            record = {
+                "group": settings.group_id,
+                "topic": batch.topic,
+                "partition": batch.partition,
+                "next_offset": batch.next_offset,
+                "updated_at": now,
+            }
+            if exists:
+                writes.update(
+                    checkpoint_ref, record,
+                    option=self._client.write_option(last_update_time=checkpoint.update_time),  # type: ignore[union-attr]
+                )
+            else:
+                writes.create(checkpoint_ref, record)
+            for issue_id, delta in batch.issues.items():
+                # One issue in two partitions (a producer keyed it differently): one write.
+                seen = deltas.get(issue_id)
+                deltas[issue_id] = delta if seen is None else seen.plus(delta)
+        checkpoints = len(batches) - len(fenced)
+        if not checkpoints:
+            return FlushResult([], [], 0, 0, fenced)
+
         created: list[str] = []
         regressed: list[str] = []
-        for issue_id, delta in batch.issues.items():
+        for issue_id, delta in deltas.items():
             ref = issue_refs[issue_id]
             snap = snaps.get(ref.path)
             existing = snap.to_dict() if snap is not None and snap.exists else None
@@ -175,23 +207,8 @@ class FirestoreStore:
             if plan.regressed:
                 regressed.append(issue_id)
             writes.set(ref.collection("occurrences").document(plan.occurrence_slot), plan.occurrence)
-        record = {
-            "group": settings.group_id,
-            "topic": batch.topic,
-            "partition": batch.partition,
-            "next_offset": batch.next_offset,
-            "updated_at": now,
-        }
-        if checkpoint is not None and checkpoint.exists:
-            writes.update(
-                checkpoint_ref, record,
-                option=self._client.write_option(last_update_time=checkpoint.update_time),
-            )
-        else:
-            writes.create(checkpoint_ref, record)
         writes.commit(retry=None, timeout=self._timeout)
-        issue_writes = len(batch.issues)
-        return FlushResult(created, regressed, issue_writes, issue_writes * 2 + 1)
+        return FlushResult(created, regressed, len(deltas), len(deltas) * 2 + checkpoints, fenced)
 
     def close(self) -> None:
         self._client.close()

@@ -1,9 +1,10 @@
 """The consume → dedup → coalesce → flush → commit loop of one consumer.
 
 Per partition, messages are processed in order. At most once per flush window
-(``flush_interval``) a dirty partition's batch is written to the store in one atomic
-batch with its checkpoint, in the background while consumption goes on; once it landed
-the Kafka offset is committed. During an outage of Redis, Firestore or the
+(``flush_interval``) a dirty partition's batch is written to the store with its
+checkpoint, in the background while consumption goes on: the partitions due together
+share one atomic batch (several, at Firestore's 500 writes). Once it landed, the Kafka
+offsets are committed. During an outage of Redis, Firestore or the
 dead-letter topic the consumer pauses its partitions, keeps what it holds in memory and
 retries with exponential backoff; nothing is committed meanwhile.
 """
@@ -33,15 +34,14 @@ from consumer.dlq import DeadLetterQueue, DeadLetterUnavailable
 from consumer.errors import (
     DedupUnavailable,
     FatalError,
-    FencedError,
     PoisonMessage,
     RecoverableError,
     StoreUnavailable,
 )
-from consumer.inflight import InFlight
+from consumer.inflight import InFlight, group_for_flights
 from consumer.metrics import Metrics
 from consumer.occurrence import Occurrence, parse_occurrence
-from consumer.settings import ConsumerSettings
+from consumer.settings import MAX_WRITES_PER_BATCH, WRITES_PER_ISSUE, ConsumerSettings
 from consumer.store import FirestoreStore, FlushResult, IssueStore
 
 __all__ = ["Worker", "kafka_config"]
@@ -77,6 +77,11 @@ def _dependency(exc: RecoverableError) -> str:
     if isinstance(exc, DeadLetterUnavailable):
         return "dead_letter_topic"
     return "unknown"
+
+
+def _writes(batch: PartitionBatch) -> int:
+    """Firestore writes of *batch* at most: per issue and the checkpoint."""
+    return WRITES_PER_ISSUE * len(batch.issues) + 1
 
 
 class Worker:
@@ -291,13 +296,15 @@ class Worker:
         ])
 
     def _start(self, batches: list[PartitionBatch]) -> None:
+        """Hand *batches* over for writing, grouped into a few atomic flushes."""
         if not batches:
             return
         self._confirm_dead_letters()
         now = self._clock()
-        for batch in batches:
-            self._flushed_at[batch.partition] = now
-            self._inflight.start(batch.detach(), self._store.flush)
+        for group in group_for_flights(batches, _writes, MAX_WRITES_PER_BATCH):
+            for batch in group:
+                self._flushed_at[batch.partition] = now
+            self._inflight.start([batch.detach() for batch in group], self._store.flush)
 
     def _flush_partition(self, batch: PartitionBatch) -> None:
         """Write *batch*'s partition now (after its flight, if any) and wait for it."""
@@ -321,28 +328,32 @@ class Worker:
         failure: RecoverableError | None = None
         for flight in self._inflight.landed(partitions, block=block):
             try:
-                self._after_flush(flight.batch, flight.future.result)
+                self._after_flush(flight.batches, flight.future.result)
             except RecoverableError as exc:
-                live = self._batches.get(flight.batch.partition)
-                if live is not None:
-                    live.restore(flight.batch)
+                for written in flight.batches:
+                    live = self._batches.get(written.partition)
+                    if live is not None:
+                        live.restore(written)
                 failure = failure or exc
         if failure is not None:
             raise failure
 
-    def _after_flush(self, written: PartitionBatch, write: Callable[[], FlushResult]) -> None:
-        """Account for one partition's flush of *written* (*write* returns or raises)."""
-        started = time.perf_counter()
-        try:
-            result = write()
-        except FencedError as fenced:
+    def _after_flush(
+        self, flushed: list[PartitionBatch], write: Callable[[], FlushResult]
+    ) -> None:
+        """Account for one flush of *flushed* (*write* returns its outcome or raises)."""
+        result = write()
+        fenced = {f.partition: f for f in result.fenced}
+        for stale in fenced.values():
             self.metrics.fenced.inc()
-            log.warning("%s; dropping its pending counts", fenced)
-            live = self._batches.get(written.partition)
+            log.warning("%s; dropping its pending counts", stale)
+            live = self._batches.get(stale.partition)
             if live is not None:
-                self._rewind(live, fenced.found)
+                self._rewind(live, stale.found)
+        written = [b for b in flushed if b.partition not in fenced]
+        if not written:
             return
-        self.metrics.flush_seconds.observe(result.seconds or time.perf_counter() - started)
+        self.metrics.flush_seconds.observe(result.seconds)
         self.metrics.flushes.inc()
         self.metrics.issue_writes.inc(result.issue_writes)
         self.metrics.writes.inc(result.writes)
@@ -352,16 +363,16 @@ class Worker:
         for issue_id in result.regressed:
             log.info("Issue %s regressed: reopened by a new occurrence", issue_id)
             self.metrics.regressed.inc()
-        next_offset = written.next_offset
-        assert next_offset is not None
-        self._record_lag(written.topic, written.partition, next_offset)
+        offsets = []
+        for batch in written:
+            assert batch.next_offset is not None
+            self._record_lag(batch.topic, batch.partition, batch.next_offset)
+            offsets.append(TopicPartition(batch.topic, batch.partition, batch.next_offset))
         try:
-            self._consumer.commit(
-                offsets=[TopicPartition(written.topic, written.partition, next_offset)],
-                asynchronous=True,
-            )
-        except KafkaException as exc:  # best effort: the checkpoint is the truth
-            log.info("offset commit for partition %s failed: %s", written.partition, exc)
+            self._consumer.commit(offsets=offsets, asynchronous=True)
+        except KafkaException as exc:  # best effort: the checkpoints are the truth
+            log.info("offset commit of partitions %s failed: %s",
+                     [tp.partition for tp in offsets], exc)
 
     def _record_lag(self, topic: str, partition: int, checkpoint: int) -> None:
         try:
@@ -431,6 +442,7 @@ class Worker:
             return
         targets = []
         for checkpoint in checkpoints:
+            self._flushed_at[checkpoint.partition] = self._clock()  # first window from here
             self._batches[checkpoint.partition] = PartitionBatch(
                 self.settings.kafka_topic, checkpoint.partition, checkpoint.next_offset
             )

@@ -44,7 +44,10 @@ class TestMetrics:
 
             def scraped() -> str | None:
                 text = _scrape(port)
-                return text if _sample(text, "afissue_consumer_dead_letters_total") == 1 else None
+                # Lag is 0 once the dead letter's checkpoint is written too.
+                done = (_sample(text, "afissue_consumer_dead_letters_total") == 1
+                        and _sample(text, "afissue_consumer_lag") == 0)
+                return text if done else None
 
             text = wait_for(scraped, 30, "metrics")
         finally:

@@ -6,6 +6,7 @@ import dataclasses
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from confluent_kafka import Consumer, TopicPartition
 from consumer.checkpoint import checkpoint_id
 from consumer.coalesce import PartitionBatch
 from consumer.errors import StoreUnavailable
-from consumer.settings import ConsumerSettings
+from consumer.settings import MAX_WRITES_PER_BATCH, ConsumerSettings
 from consumer.store import FirestoreStore, FlushResult
 from tests.consumer.helpers import (
     BASE_TIME,
@@ -162,15 +163,18 @@ def _rewind_group(settings: ConsumerSettings) -> None:
 
 
 class _RecordingStore(FirestoreStore):
-    """The real adapter, remembering how many issues each flush carried."""
+    """The real adapter, remembering each partition batch's issues and each flush's writes."""
 
     def __init__(self, settings: ConsumerSettings) -> None:
         super().__init__(settings)
         self.sizes: list[int] = []
+        self.writes: list[int] = []
 
-    def flush(self, batch: PartitionBatch) -> FlushResult:
-        self.sizes.append(len(batch.issues))
-        return super().flush(batch)
+    def flush(self, batches: Sequence[PartitionBatch]) -> FlushResult:
+        self.sizes.extend(len(batch.issues) for batch in batches)
+        result = super().flush(batches)
+        self.writes.append(result.writes)
+        return result
 
 
 class TestCoalescing:
@@ -204,6 +208,20 @@ class TestCoalescing:
         assert max(store.sizes) == 10
         assert sum(store.sizes) == 90
 
+    def test_partitions_due_together_share_batches_within_the_limit(
+        self, settings: ConsumerSettings, db: Any
+    ) -> None:
+        """Partitions flushed together are split into atomic batches of <= 500 writes."""
+        settings = dataclasses.replace(settings, max_batch_issues=200, flush_interval=5.0)
+        produce(settings.kafka_bootstrap, settings.kafka_topic,
+                [make_event(f"issue-{i}") for i in range(450)])
+        store = _RecordingStore(settings)
+        with running(settings, store):
+            wait_counts(db, settings, {f"issue-{i}": 1 for i in range(450)})
+        assert sum(store.sizes) == 450
+        assert max(store.writes) <= MAX_WRITES_PER_BATCH
+        assert sum(store.writes) == 2 * 450 + len(store.sizes)  # one checkpoint per batch
+
 
 class _HeldStore(FirestoreStore):
     """The real adapter, whose first flush waits for :attr:`release` (then fails, if told)."""
@@ -215,14 +233,14 @@ class _HeldStore(FirestoreStore):
         self._fail_first = fail_first
         self._held = False
 
-    def flush(self, batch: PartitionBatch) -> FlushResult:
+    def flush(self, batches: Sequence[PartitionBatch]) -> FlushResult:
         if not self._held:
             self._held = True
             self.entered.set()
             assert self.release.wait(60)
             if self._fail_first:
                 raise StoreUnavailable("injected: Firestore went away mid-flush")
-        return super().flush(batch)
+        return super().flush(batches)
 
 
 class TestBackgroundFlush:
@@ -270,9 +288,10 @@ class TestBackgroundFlush:
 
     def test_idle_partition_is_written_at_once(self, settings: ConsumerSettings, db: Any) -> None:
         """After a quiet window, an event is written without waiting out flush_interval."""
-        settings = dataclasses.replace(settings, flush_interval=20.0)
+        settings = dataclasses.replace(settings, flush_interval=4.0)
         with running(settings) as worker:
             wait_for(lambda: worker.assigned, 30, "partitions assigned")
+            time.sleep(settings.flush_interval + 0.5)  # the first window runs from assignment
             produced = time.monotonic()
             produce(settings.kafka_bootstrap, settings.kafka_topic, [make_event("issue-a")])
             wait_counts(db, settings, {"issue-a": 1}, timeout=15)
