@@ -50,7 +50,8 @@ class ClientSettings:
     )
     batch_size: int = setting(100, "AFISSUE_BATCH_SIZE", "Distinct events per HTTP request.")
     flush_interval: float = setting(
-        1.0, "AFISSUE_FLUSH_INTERVAL", "Seconds of one aggregation window / batch."
+        0.2, "AFISSUE_FLUSH_INTERVAL",
+        "Seconds of one aggregation window / batch (10x while ingest is unreachable).",
     )
     timeout: float = setting(5.0, "AFISSUE_TIMEOUT", "HTTP connect/read timeout in seconds.")
     max_retries: int = setting(

@@ -6,9 +6,12 @@ logs ``RATE`` errors per second for ``SECONDS`` seconds over ``ISSUES`` distinct
 issues through ``IssueHandler``, and watches the documents (Firestore listeners).
 Occurrences of one issue are sent in order, so occurrence *i* of an issue is in
 Firestore once its document's count reaches *i*; its latency is the commit time of
-that document version (its ``update_time``) minus the wall-clock time of its log call. Measured in steady state:
-one warm-up event is delivered first (consumer joined, Firestore warm). Targets (SPEC
-section 8): p50 <= 1 s, p99 <= 2.5 s.
+that document version (its ``update_time``) minus the wall-clock time of its log call.
+
+Measured in steady state: the same traffic runs for ``WARMUP_SECONDS`` first and is
+delivered completely before the measured period starts (consumer joined, documents
+created, the emulator's JIT warm). The warm-up's own latencies are reported too, as
+information: the cold start. Targets (SPEC section 8): p50 <= 1 s, p99 <= 2.5 s.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from afissue.services import free_port
 
 RATE = 1000
 SECONDS = 10
+WARMUP_SECONDS = 2
 ISSUES = 20
 
 
@@ -32,18 +36,71 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def _log_at_rate(logger: logging.Logger, names: list[str], rate: int, seconds: int,
+                 log_times: dict[str, list[float]]) -> None:
+    """Log *rate* errors a second for *seconds*, round robin over *names*."""
+    start = time.monotonic()
+    for i in range(rate * seconds):
+        name = names[i % len(names)]
+        delay = start + i / rate - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        log_times[name].append(time.time())
+        logger.error("bench latency %s", name, extra={"fingerprint": [name]})
+
+
+def _latencies(log_times: dict[str, list[float]], seen: dict[str, list[tuple[int, float]]],
+               before: dict[str, int]) -> list[float]:
+    """Occurrence *i* (after *before* earlier ones) is visible once its count reaches it."""
+    latencies: list[float] = []
+    for name, times in log_times.items():
+        for index, logged_at in enumerate(times, start=before.get(name, 0) + 1):
+            visible = next((at for count, at in seen[name] if count >= index), None)
+            if visible is not None:
+                latencies.append(max(0.0, visible - logged_at))
+    return latencies
+
+
+def _summary(latencies: list[float], logged: int) -> dict[str, float]:
+    if not latencies:
+        return {"p50": float("inf"), "p99": float("inf"), "max": float("inf"),
+                "delivered": 0.0, "logged": float(logged)}
+    return {
+        "p50": _percentile(latencies, 0.5),
+        "p99": _percentile(latencies, 0.99),
+        "max": max(latencies),
+        "delivered": float(len(latencies)),
+        "logged": float(logged),
+    }
+
+
 def measure(
     rate: int = RATE,
     seconds: int = SECONDS,
     issues: int = ISSUES,
     client_flush_interval: float | None = None,
-) -> dict[str, float]:
-    """Latencies (seconds) at *rate* events/s; keys p50, p99, max, delivered, logged.
-    *client_flush_interval* overrides the client's aggregation window (default 1 s)."""
+    warmup_seconds: int = WARMUP_SECONDS,
+) -> dict[str, dict[str, float]]:
+    """Latencies (seconds) at *rate* events/s, ``{"steady": ..., "cold": ...}``, each with
+    keys p50, p99, max, delivered, logged. *client_flush_interval* overrides the client's
+    aggregation window."""
     from afissue_logging import IssueHandler
 
     project = f"bench-{os.getpid()}"
     settings = DevSettings.from_env({}, port=free_port(), firestore_project=project)
+    names = [f"issue-{k}" for k in range(issues)]
+    warmup: dict[str, list[float]] = {name: [] for name in names}
+    log_times: dict[str, list[float]] = {name: [] for name in names}
+    seen: dict[str, list[tuple[int, float]]] = {name: [] for name in names}
+
+    def delivered(times: dict[str, list[float]], before: dict[str, int]) -> bool:
+        return all(seen[n] and seen[n][-1][0] >= before.get(n, 0) + len(times[n]) for n in names)
+
+    def wait_delivered(times: dict[str, list[float]], before: dict[str, int]) -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not delivered(times, before):
+            time.sleep(0.2)
+
     with DevStack(settings, echo=lambda line: None) as stack:
         db = firestore_client(project, stack.firestore_host)
         tuning: dict[str, Any] = {}
@@ -53,8 +110,6 @@ def measure(
         logger = logging.getLogger("bench.e2e")
         logger.propagate = False
         logger.addHandler(handler)
-        log_times: dict[str, list[float]] = {f"issue-{k}": [] for k in range(issues)}
-        seen: dict[str, list[tuple[int, float]]] = {name: [] for name in log_times}
 
         def on_change(_docs: Any, changes: Any, _read_time: Any) -> None:
             for change in changes:
@@ -65,45 +120,17 @@ def measure(
                     seen[name].append((int(data.get("count", 0)), committed))
 
         watch = db.collection("issues").on_snapshot(on_change)
-        total = rate * seconds
-        start = time.monotonic()
-        for i in range(total):
-            name = f"issue-{i % issues}"
-            target = start + i / rate
-            delay = target - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            log_times[name].append(time.time())
-            logger.error("bench latency %s", name, extra={"fingerprint": [name]})
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if all(seen[n] and seen[n][-1][0] >= len(log_times[n]) for n in log_times):
-                break
-            time.sleep(0.2)
+        _log_at_rate(logger, names, rate, warmup_seconds, warmup)
+        wait_delivered(warmup, {})
+        counts_before = {name: len(times) for name, times in warmup.items()}
+        _log_at_rate(logger, names, rate, seconds, log_times)
+        wait_delivered(log_times, counts_before)
         watch.unsubscribe()
         logger.removeHandler(handler)
         handler.close()
-    latencies: list[float] = []
-    for name, times in log_times.items():
-        observations = seen[name]
-        for index, logged_at in enumerate(times, start=1):
-            visible = next((at for count, at in observations if count >= index), None)
-            if visible is not None:
-                latencies.append(max(0.0, visible - logged_at))
-    if not latencies:
-        return {
-            "p50": float("inf"),
-            "p99": float("inf"),
-            "max": float("inf"),
-            "delivered": 0,
-            "logged": float(total),
-        }
     return {
-        "p50": _percentile(latencies, 0.5),
-        "p99": _percentile(latencies, 0.99),
-        "max": max(latencies),
-        "delivered": float(len(latencies)),
-        "logged": float(total),
+        "steady": _summary(_latencies(log_times, seen, counts_before), rate * seconds),
+        "cold": _summary(_latencies(warmup, seen, {}), rate * warmup_seconds),
     }
 
 
@@ -135,13 +162,14 @@ def _rows(name: str, result: dict[str, float]) -> list[dict[str, Any]]:
 
 
 def run() -> list[dict[str, Any]]:
-    """Twice: with the client's defaults, and with its window tuned for latency (0.2 s)."""
+    """Steady state with the client's defaults; the cold start as information."""
+    result = measure()
+    name = f"end to end at {RATE} events/s, client defaults"
+    cold = result["cold"]
     return [
-        *_rows(f"end to end at {RATE} events/s, client defaults", measure()),
-        *_rows(
-            f"end to end at {RATE} events/s, client flush_interval=0.2",
-            measure(client_flush_interval=0.2),
-        ),
+        *_rows(name, result["steady"]),
+        {"benchmark": name, "metric": f"cold start (first {WARMUP_SECONDS} s): p50 / max (s)",
+         "value": f"{cold['p50']:.2f} / {cold['max']:.2f}", "target": "info", "ok": True},
     ]
 
 
