@@ -197,14 +197,23 @@ class TestCoalescing:
         ring = db.collection("issues").document("hot").collection("occurrences").stream()
         assert sum(doc.get("coalesced_count") for doc in ring) == 4000
 
-    def test_batches_capped_per_partition(self, settings: ConsumerSettings, db: Any) -> None:
-        """Many distinct issues are split into flushes of at most max_batch_issues."""
-        settings = dataclasses.replace(settings, max_batch_issues=10, flush_interval=5.0)
+    @staticmethod
+    def _distinct_issues(settings: ConsumerSettings, db: Any, issues: int,
+                         max_batch_issues: int) -> _RecordingStore:
+        """Consume one event each of *issues* distinct issues through a recording store."""
+        settings = dataclasses.replace(
+            settings, max_batch_issues=max_batch_issues, flush_interval=5.0
+        )
         produce(settings.kafka_bootstrap, settings.kafka_topic,
-                [make_event(f"issue-{i}") for i in range(90)])
+                [make_event(f"issue-{i}") for i in range(issues)])
         store = _RecordingStore(settings)
         with running(settings, store):
-            wait_counts(db, settings, {f"issue-{i}": 1 for i in range(90)})
+            wait_counts(db, settings, {f"issue-{i}": 1 for i in range(issues)})
+        return store
+
+    def test_batches_capped_per_partition(self, settings: ConsumerSettings, db: Any) -> None:
+        """Many distinct issues are split into flushes of at most max_batch_issues."""
+        store = self._distinct_issues(settings, db, 90, max_batch_issues=10)
         assert max(store.sizes) == 10
         assert sum(store.sizes) == 90
 
@@ -212,12 +221,7 @@ class TestCoalescing:
         self, settings: ConsumerSettings, db: Any
     ) -> None:
         """Partitions flushed together are split into atomic batches of <= 500 writes."""
-        settings = dataclasses.replace(settings, max_batch_issues=200, flush_interval=5.0)
-        produce(settings.kafka_bootstrap, settings.kafka_topic,
-                [make_event(f"issue-{i}") for i in range(450)])
-        store = _RecordingStore(settings)
-        with running(settings, store):
-            wait_counts(db, settings, {f"issue-{i}": 1 for i in range(450)})
+        store = self._distinct_issues(settings, db, 450, max_batch_issues=200)
         assert sum(store.sizes) == 450
         assert max(store.writes) <= MAX_WRITES_PER_BATCH
         assert sum(store.writes) == 2 * 450 + len(store.sizes)  # one checkpoint per batch
