@@ -32,6 +32,16 @@ class TestDedup:
         assert verdicts == [Verdict.REDELIVERY]
         assert verdicts[0].counts
 
+    def test_a_full_poll_batch_in_one_call(self, dedup: Dedup) -> None:
+        """500 claims in one round trip, in order: repeats within it are duplicates, and
+        the same batch read again is all redeliveries except those repeats."""
+        topic = "alphafusion.issues-prod_2"  # letters of every kind the positions carry
+        ids = [f"evt-{i % 450}" for i in range(500)]  # the last 50 repeat earlier ids
+        claims = [(event_id, f"{topic}:{i % 6}:{i}") for i, event_id in enumerate(ids)]
+        expected = [Verdict.NEW] * 450 + [Verdict.DUPLICATE] * 50
+        assert dedup.classify(claims) == expected
+        assert dedup.classify(claims) == [Verdict.REDELIVERY] * 450 + [Verdict.DUPLICATE] * 50
+
     def test_other_position_is_a_duplicate(self, dedup: Dedup) -> None:
         """The same event id in another record (client retry, log duplicate) is a duplicate."""
         dedup.classify([("e1", "t:0:5")])
