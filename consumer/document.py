@@ -28,7 +28,14 @@ from consumer import lifecycle
 from consumer.coalesce import IssueDelta
 from consumer.occurrence import Occurrence
 
-__all__ = ["IssueWrite", "bounded", "culprit", "latest_payload", "plan_issue_write"]
+__all__ = ["READ_FIELDS", "IssueWrite", "bounded", "culprit", "latest_payload", "plan_issue_write"]
+
+#: The stored fields :func:`plan_issue_write` reads: a flush reads only these (a field
+#: mask), not the latest occurrence it is about to replace.
+READ_FIELDS = (
+    "status", "status_history", "occurrence_seq", "first_seen", "last_seen", "level",
+    "environments", "releases",
+)
 
 #: Deeper values are stored as JSON text: Firestore nests maps 20 levels at most.
 _MAX_DEPTH = 6

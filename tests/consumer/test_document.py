@@ -6,11 +6,12 @@ import datetime as _dt
 import json
 from typing import Any
 
+import pytest
 from google.cloud.firestore_v1.transforms import Increment
 
 from afissue_logging.wire import encode_event
 from consumer.coalesce import IssueDelta
-from consumer.document import culprit, latest_payload, plan_issue_write
+from consumer.document import READ_FIELDS, culprit, latest_payload, plan_issue_write
 from consumer.occurrence import parse_occurrence
 from tests.consumer.helpers import BASE_TIME, make_event
 
@@ -110,3 +111,34 @@ class TestLatestPayload:
         assert depth < 10
         assert isinstance(node, str)
         assert json.loads(node)
+
+
+class TestReadFields:
+    """A flush reads only READ_FIELDS back; planning must not need anything else."""
+
+    @pytest.mark.parametrize("status", ["open", "resolved", "ignored"])
+    def test_planning_reads_only_the_masked_fields(self, status: str) -> None:
+        """Every field plan_issue_write looks up on a stored issue is in READ_FIELDS."""
+        asked: set[str] = set()
+
+        class Recording(dict[str, Any]):
+            def get(self, key: str, default: Any = None) -> Any:
+                asked.add(key)
+                return super().get(key, default)
+
+            def __getitem__(self, key: str) -> Any:
+                asked.add(key)
+                return super().__getitem__(key)
+
+        stored = Recording(
+            status=status, status_history=[], occurrence_seq=3,
+            first_seen=_dt.datetime.fromtimestamp(BASE_TIME + 50, _dt.UTC),
+            last_seen=_dt.datetime.fromtimestamp(BASE_TIME + 60, _dt.UTC),
+            level="error", environments=["prod"], releases=["1"],
+        )
+        for at in (BASE_TIME, BASE_TIME + 100):  # older and newer than the stored times
+            delta = IssueDelta.start(parse_occurrence(encode_event(make_event(
+                "a", at=at, environment="staging", release="2"))))
+            plan_issue_write(stored, delta, _dt.datetime.now(_dt.UTC), 20, 20)
+        assert asked <= set(READ_FIELDS)
+        assert {"first_seen", "last_seen", "occurrence_seq", "status"} <= asked

@@ -1,0 +1,76 @@
+"""Writes built as protobufs must equal what the client library builds from the same data."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any
+
+import pytest
+from google.api_core.datetime_helpers import DatetimeWithNanoseconds
+from google.cloud.firestore_v1 import _helpers
+from google.cloud.firestore_v1.transforms import Increment
+from hypothesis import given
+from hypothesis import strategies as st
+
+from consumer import firestore_writes
+
+PATH = "projects/p/databases/(default)/documents/issues/a"
+
+_times = st.datetimes(
+    min_value=_dt.datetime(1970, 1, 2), max_value=_dt.datetime(2200, 1, 1),
+    timezones=st.just(_dt.UTC),
+)
+_scalars = (
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1)
+    | st.floats(allow_nan=False) | st.text() | st.binary() | _times
+)
+_values = st.recursive(
+    _scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(min_size=1), inner, max_size=4),
+    max_leaves=20,
+)
+_names = st.from_regex(r"[a-z_][a-z0-9_]{0,15}", fullmatch=True)
+_documents = st.dictionaries(_names, _values, min_size=1, max_size=6)
+
+
+class TestSameAsTheLibrary:
+    """Each builder against the library's own ``pbs_for_*``."""
+
+    @given(_documents)
+    def test_create(self, fields: dict[str, Any]) -> None:
+        """create() == the library's create."""
+        [expected] = _helpers.pbs_for_create(PATH, fields)
+        assert firestore_writes.create(PATH, fields)._pb == expected._pb
+
+    @given(_documents)
+    def test_replace(self, fields: dict[str, Any]) -> None:
+        """replace() == the library's set without merge."""
+        [expected] = _helpers.pbs_for_set_no_merge(PATH, fields)
+        assert firestore_writes.replace(PATH, fields)._pb == expected._pb
+
+    @given(_documents, st.dictionaries(_names, st.integers(1, 10**6), max_size=3), _times)
+    def test_update_with_increments(
+        self, fields: dict[str, Any], increments: dict[str, int], at: _dt.datetime
+    ) -> None:
+        """update() == the library's update with a last-update-time precondition."""
+        data: dict[str, Any] = {**fields, **{name: Increment(n) for name, n in increments.items()}}
+        if all(isinstance(v, Increment) for v in data.values()):
+            data["updated_at"] = at
+        read_back = DatetimeWithNanoseconds.from_timestamp_pb(
+            _helpers.build_timestamp(at))  # what a snapshot's update_time is
+        [expected] = _helpers.pbs_for_update(
+            PATH, data, _helpers.LastUpdateOption(read_back))
+        assert firestore_writes.update(PATH, data, read_back)._pb == expected._pb
+
+    def test_precondition_keeps_nanoseconds(self) -> None:
+        """A read-back update time keeps its nanoseconds (the library rounds to µs)."""
+        at = DatetimeWithNanoseconds(2026, 11, 27, 1, 2, 3, nanosecond=123456789, tzinfo=_dt.UTC)
+        built = firestore_writes.update(PATH, {"a": 1}, at)
+        assert built.current_document.update_time == at
+
+    def test_unsupported_values_are_refused(self) -> None:
+        """Anything the consumer never writes is a TypeError, not a silent misencoding."""
+        with pytest.raises(TypeError):
+            firestore_writes.replace(PATH, {"a": object()})
+        with pytest.raises(TypeError, match="naive"):
+            firestore_writes.replace(PATH, {"a": _dt.datetime(2026, 1, 1)})
