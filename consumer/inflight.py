@@ -79,12 +79,9 @@ class InFlight:
 
     def landed(self, partitions: Iterable[int] | None = None, *, block: bool = False) -> list[Flight]:
         """Remove and return the finished flights (of *partitions*; with *block*, all of them)."""
-        chosen = list({
-            id(flight): flight
-            for flight in (self._flights.get(p) for p in (
-                list(self._flights) if partitions is None else partitions))
-            if flight is not None
-        }.values())
+        wanted = list(self._flights) if partitions is None else partitions
+        # A flight of several partitions appears once.
+        chosen = list({id(f): f for p in wanted if (f := self._flights.get(p)) is not None}.values())
         if block:
             wait([flight.future for flight in chosen])
         done = [flight for flight in chosen if flight.future.done()]

@@ -365,9 +365,13 @@ class Worker:
             self.metrics.regressed.inc()
         offsets = []
         for batch in written:
+            if batch.partition not in self._batches:
+                continue  # lost meanwhile: its new owner commits (the checkpoint decides)
             assert batch.next_offset is not None
             self._record_lag(batch.topic, batch.partition, batch.next_offset)
             offsets.append(TopicPartition(batch.topic, batch.partition, batch.next_offset))
+        if not offsets:
+            return
         try:
             self._consumer.commit(offsets=offsets, asynchronous=True)
         except KafkaException as exc:  # best effort: the checkpoints are the truth

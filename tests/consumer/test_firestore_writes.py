@@ -56,15 +56,17 @@ class TestSameAsTheLibrary:
         data: dict[str, Any] = {**fields, **{name: Increment(n) for name, n in increments.items()}}
         if all(isinstance(v, Increment) for v in data.values()):
             data["updated_at"] = at
-        read_back = DatetimeWithNanoseconds.from_timestamp_pb(
-            _helpers.build_timestamp(at))  # what a snapshot's update_time is
+        # What a snapshot's update_time is (the library's helper is untyped).
+        read_back = DatetimeWithNanoseconds.from_timestamp_pb(  # type: ignore[no-untyped-call]
+            _helpers.build_timestamp(at))
         [expected] = _helpers.pbs_for_update(
             PATH, data, _helpers.LastUpdateOption(read_back))
         assert firestore_writes.update(PATH, data, read_back)._pb == expected._pb
 
     def test_precondition_keeps_nanoseconds(self) -> None:
         """A read-back update time keeps its nanoseconds (the library rounds to µs)."""
-        at = DatetimeWithNanoseconds(2026, 11, 27, 1, 2, 3, nanosecond=123456789, tzinfo=_dt.UTC)
+        at = DatetimeWithNanoseconds(  # type: ignore[no-untyped-call]
+            2026, 11, 27, 1, 2, 3, nanosecond=123456789, tzinfo=_dt.UTC)
         built = firestore_writes.update(PATH, {"a": 1}, at)
         assert built.current_document.update_time == at
 
