@@ -162,6 +162,8 @@ class FirestoreStore:
             )
         }
         now = _dt.datetime.now(_dt.UTC)
+        # Writes are built as protobufs directly (firestore_writes: the library's encoder
+        # is 4x slower, and its time is held under the GIL the consuming loop needs).
         writes = self._client.batch()
         fenced: list[FencedError] = []
         deltas: dict[str, IssueDelta] = {}
@@ -179,13 +181,11 @@ class FirestoreStore:
                 "next_offset": batch.next_offset,
                 "updated_at": now,
             }
-            if exists:
-                writes.update(
-                    checkpoint_ref, record,
-                    option=self._client.write_option(last_update_time=checkpoint.update_time),  # type: ignore[union-attr]
-                )
-            else:
-                writes.create(checkpoint_ref, record)
+            path = checkpoint_ref._document_path
+            writes._add_write_pbs([
+                firestore_writes.update(path, record, checkpoint.update_time)  # type: ignore[union-attr]
+                if exists else firestore_writes.create(path, record)
+            ])
             for issue_id, delta in batch.issues.items():
                 # One issue in two partitions (a producer keyed it differently): one write.
                 seen = deltas.get(issue_id)
@@ -203,8 +203,6 @@ class FirestoreStore:
             plan = plan_issue_write(
                 existing, delta, now, settings.max_list_values, settings.recent_occurrences
             )
-            # The two writes per issue are built as protobufs directly (firestore_writes:
-            # the library's encoder is 4x slower and held the GIL from the consuming loop).
             ring = ref.collection("occurrences").document(plan.occurrence_slot)
             if plan.created:
                 issue_write = firestore_writes.create(ref._document_path, plan.fields)
