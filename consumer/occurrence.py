@@ -47,7 +47,9 @@ def parse_occurrence(value: bytes | None) -> Occurrence:
     if len(value) > MAX_EVENT_BYTES:
         raise PoisonMessage("too_large", f"event is {len(value)} bytes, limit {MAX_EVENT_BYTES}")
     try:
-        event = json.loads(value)  # bytes straight in: UTF-8 is checked by the decoder
+        # str, not bytes: json's bytes path decodes with 'surrogatepass', off the fast
+        # UTF-8 path, and would let lone surrogates through.
+        event = json.loads(value.decode())
     except (UnicodeDecodeError, ValueError) as exc:
         raise PoisonMessage("undecodable", f"not UTF-8 JSON: {exc}") from None
     if not isinstance(event, dict):

@@ -44,9 +44,12 @@ from consumer.occurrence import Occurrence, parse_occurrence
 from consumer.settings import MAX_WRITES_PER_BATCH, WRITES_PER_ISSUE, ConsumerSettings
 from consumer.store import FirestoreStore, FlushResult, IssueStore
 
-__all__ = ["Worker", "kafka_config"]
+__all__ = ["FETCH_QUEUE_BACKOFF_MS", "Worker", "kafka_config"]
 
 log = logging.getLogger("consumer")
+
+#: How long librdkafka waits to fetch again once its pre-fetch queue is full enough.
+FETCH_QUEUE_BACKOFF_MS = 10
 
 
 def kafka_config(settings: ConsumerSettings) -> dict[str, Any]:
@@ -65,6 +68,10 @@ def kafka_config(settings: ConsumerSettings) -> dict[str, Any]:
         # after fetch.wait.max.ms, and a small pre-fetch queue stalls on it.
         "fetch.wait.max.ms": 100,
         "queued.min.messages": 100000,
+        # Once the pre-fetch queue passes its thresholds librdkafka stops fetching for
+        # this long (1 s by default). Catching up on a backlog, the loop drains the
+        # queue well within that and then sat idle: random stalls of 0.5-1 s.
+        "fetch.queue.backoff.ms": FETCH_QUEUE_BACKOFF_MS,
         **settings.kafka_overrides(),
     }
 

@@ -10,13 +10,14 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, Producer, TopicPartition
 
 from consumer.checkpoint import checkpoint_id
 from consumer.coalesce import PartitionBatch
 from consumer.errors import StoreUnavailable
 from consumer.settings import MAX_WRITES_PER_BATCH, ConsumerSettings
 from consumer.store import FirestoreStore, FlushResult
+from consumer.worker import kafka_config
 from tests.consumer.helpers import (
     BASE_TIME,
     issue_counts,
@@ -27,6 +28,48 @@ from tests.consumer.helpers import (
     wait_for,
 )
 from tests.kafka_helpers import KafkaBed
+
+
+def _longest_wait_reading(config: dict[str, Any], topic: str, count: int) -> float:
+    """Read *count* messages as the worker does; the longest wait for a next message."""
+    consumer = Consumer(config)
+    consumer.subscribe([topic])
+    seen, longest = 0, 0.0
+    try:
+        while seen < count and longest < 0.5:
+            started = time.perf_counter()
+            messages = consumer.consume(500, 0) or [m for m in [consumer.poll(5)] if m]
+            if seen:
+                longest = max(longest, time.perf_counter() - started)
+            seen += sum(1 for m in messages if m.error() is None)
+    finally:
+        consumer.close()
+    return longest
+
+
+class TestKafkaConfig:
+    """kafka_config()"""
+
+    def test_backlog_is_read_without_fetch_backoff_stalls(
+        self, kafka: KafkaBed, kafka_topic: str
+    ) -> None:
+        """A backlog bigger than the pre-fetch queue is read without idling: with
+        librdkafka's default fetch backoff the same read sits a second on an empty queue."""
+        producer = Producer({"bootstrap.servers": kafka.bootstrap, "batch.num.messages": 50,
+                             "linger.ms": 100})
+        for _ in range(1000):
+            producer.produce(kafka_topic, b"x" * 200, partition=0)
+        producer.flush(30)
+        # A 16 KB queue makes 1,000 small messages a backlog, as ~64 MB is for real ones.
+        config = kafka_config(ConsumerSettings(
+            kafka_bootstrap=kafka.bootstrap, kafka_topic=kafka_topic,
+            kafka_extra="queued.max.messages.kbytes=16",
+        ))
+        ours = {**config, "group.id": f"{kafka_topic}.ours"}
+        default = {k: v for k, v in config.items() if k != "fetch.queue.backoff.ms"}
+        default["group.id"] = f"{kafka_topic}.default"
+        assert _longest_wait_reading(default, kafka_topic, 1000) >= 0.5
+        assert _longest_wait_reading(ours, kafka_topic, 1000) < 0.3
 
 
 class TestCounting:
