@@ -100,10 +100,13 @@ def format_timestamp(epoch_seconds: float) -> str:
 
 def parse_timestamp(text: str) -> _dt.datetime:
     """Parse an RFC 3339 timestamp into an aware UTC datetime; ``ValueError`` if invalid."""
-    moment = _dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    try:
+        moment = _dt.datetime.fromisoformat(text)  # reads a trailing "Z" itself (3.11)
+    except ValueError:
+        moment = _dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     if moment.tzinfo is None:
         raise ValueError(f"timestamp {text!r} has no timezone")
-    return moment.astimezone(_dt.UTC)
+    return moment if moment.tzinfo is _dt.UTC else moment.astimezone(_dt.UTC)
 
 
 def encode_event(event: Mapping[str, Any]) -> bytes:

@@ -19,29 +19,29 @@ from consumer.errors import DedupUnavailable
 
 __all__ = ["Dedup", "Verdict", "marker_key"]
 
-# For each key: GET, and SET EX where it was missing, atomically and in order; one round
-# trip per batch. Positions come in, previous values go out, as one newline-joined
-# string each ('' where the key was new): packing and parsing 500 separate values in
-# redis-py cost more than the claims themselves. Positions never contain a newline
-# (Kafka topic names are [a-zA-Z0-9._-]).
+# For each event id, in order: SET its marker to the position unless it exists, and
+# return the previous value ('' where it was new); atomic, one round trip per batch.
+# Ids, positions and previous values travel as one newline-joined string each: packing
+# 500 keys and values one by one cost redis-py more than the claims cost Redis. Neither
+# contains a newline (event ids are checked for it, Kafka topic names are
+# [a-zA-Z0-9._-]). The keys are built here, so the script needs a Redis that is not a
+# cluster (as before: 500 keys of one call span many slots). SET ... NX GET needs Redis 7.
 _CLAIM = """
-local ttl = ARGV[2]
+local prefix, ttl = ARGV[3], ARGV[4]
 local positions = {}
-for position in string.gmatch(ARGV[1], '[^\\n]+') do
+for position in string.gmatch(ARGV[2], '[^\\n]+') do
   positions[#positions + 1] = position
 end
 local previous = {}
-for i, key in ipairs(KEYS) do
-  local value = redis.call('GET', key)
-  if value then
-    previous[i] = value
-  else
-    redis.call('SET', key, positions[i], 'EX', ttl)
-    previous[i] = ''
-  end
+for event_id in string.gmatch(ARGV[1], '[^\\n]+') do
+  local i = #previous + 1
+  previous[i] = redis.call('SET', prefix .. event_id, positions[i], 'NX', 'EX', ttl, 'GET') or ''
 end
 return table.concat(previous, '\\n')
 """
+
+#: Redis key of an event id's marker: this prefix and the id.
+MARKER_PREFIX = "afissue:evt:"
 
 
 class Verdict(enum.Enum):
@@ -59,7 +59,7 @@ class Verdict(enum.Enum):
 
 def marker_key(event_id: str) -> str:
     """The Redis key of *event_id*'s marker."""
-    return f"afissue:evt:{event_id}"
+    return MARKER_PREFIX + event_id
 
 
 class Dedup:
@@ -80,11 +80,14 @@ class Dedup:
         """
         if not claims:
             return []
+        if any("\n" in event_id for event_id, _ in claims):
+            raise ValueError("event ids must not contain a newline (they are claimed packed)")
         try:
-            reply: bytes = self._claim(
-                keys=[marker_key(event_id) for event_id, _ in claims],
-                args=["\n".join(position for _, position in claims), self._ttl],
-            )
+            reply: bytes = self._claim(args=[
+                "\n".join(event_id for event_id, _ in claims),
+                "\n".join(position for _, position in claims),
+                MARKER_PREFIX, self._ttl,
+            ])
         except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
             raise DedupUnavailable(f"Redis unavailable: {exc}") from exc
         except redis.ResponseError as exc:

@@ -49,6 +49,12 @@ class TestDedup:
         assert verdicts == [Verdict.DUPLICATE]
         assert not verdicts[0].counts
 
+    def test_event_id_with_a_newline_is_refused(self, dedup: Dedup) -> None:
+        """An id that would split in the packed claim is refused before Redis is asked."""
+        with pytest.raises(ValueError, match="newline"):
+            dedup.classify([("e1", "t:0:1"), ("e\n2", "t:0:2")])
+        assert dedup.classify([("e1", "t:0:1")]) == [Verdict.NEW]
+
     def test_copies_in_one_batch(self, dedup: Dedup) -> None:
         """Within one batch the second copy is already a duplicate of the first."""
         assert dedup.classify([("e1", "t:0:1"), ("e2", "t:0:2"), ("e1", "t:0:3")]) == [

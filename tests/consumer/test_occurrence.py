@@ -54,7 +54,7 @@ class TestParseOccurrence:
         ("field", "value"),
         [("count", 0), ("count", -2), ("count", "3"), ("count", True), ("timestamp", "yesterday"),
          ("timestamp", "2026-01-01T00:00:00"), ("issue_id", "a/b"), ("issue_id", "__x__"),
-         ("event_id", 7), ("title", "")],
+         ("event_id", 7), ("event_id", "a\nb"), ("title", "")],
     )
     def test_invalid_field(self, field: str, value: Any) -> None:
         """Wrong types, bad times and ids that cannot name a document are ``invalid_field``."""
