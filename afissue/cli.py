@@ -56,7 +56,7 @@ def _cmd_consumer(args: argparse.Namespace) -> int:
     from consumer.settings import ConsumerSettings
 
     settings = ConsumerSettings.from_env(os.environ)
-    run_consumer(settings, _stop_on_signals())
+    run_consumer(settings, _stop_on_signals(), own_process=True)
     return 0
 
 

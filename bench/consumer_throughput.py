@@ -112,6 +112,7 @@ class _ConsumerRun:
 def _consumer_rate(settings: Any, count: int) -> _ConsumerRun:
     """The real consumer (claim, coalesce, write, checkpoint) on *count* events."""
     from consumer.coalesce import PartitionBatch
+    from consumer.runtime import tune_gc
     from consumer.store import FirestoreStore, FlushResult
     from consumer.worker import Worker
 
@@ -126,6 +127,7 @@ def _consumer_rate(settings: Any, count: int) -> _ConsumerRun:
             return result
 
     worker = Worker(settings, store=Recording(settings))
+    tune_gc(settings.gc_threshold)  # as run_consumer does in an `afissue consumer` process
     stop = threading.Event()
     thread = threading.Thread(target=worker.run, args=(stop,))
     thread.start()

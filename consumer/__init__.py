@@ -13,11 +13,20 @@ from consumer.settings import ConsumerSettings
 __all__ = ["ConsumerSettings", "run_consumer"]
 
 
-def run_consumer(settings: ConsumerSettings, stop: threading.Event | None = None) -> None:
-    """Consume, deduplicate and store issues until *stop* is set; then flush, commit, leave."""
+def run_consumer(
+    settings: ConsumerSettings, stop: threading.Event | None = None, *, own_process: bool = False
+) -> None:
+    """Consume, deduplicate and store issues until *stop* is set; then flush, commit, leave.
+
+    With *own_process* the caller's process is this consumer, so its garbage collector
+    is set for throughput once start-up is done (``settings.gc_threshold``).
+    """
+    from consumer.runtime import tune_gc
     from consumer.worker import Worker
 
     worker = Worker(settings)
     if settings.metrics_port:
         worker.metrics.serve(settings.metrics_port)
+    if own_process:
+        tune_gc(settings.gc_threshold)
     worker.run(stop or threading.Event())

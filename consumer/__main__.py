@@ -24,7 +24,7 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    run_consumer(ConsumerSettings.from_env(os.environ), stop)
+    run_consumer(ConsumerSettings.from_env(os.environ), stop, own_process=True)
 
 
 if __name__ == "__main__":

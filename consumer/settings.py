@@ -85,6 +85,11 @@ class ConsumerSettings:
     metrics_port: int = setting(
         0, "AFISSUE_CONSUMER_METRICS_PORT", "Port of the Prometheus /metrics endpoint (0 = off)."
     )
+    gc_threshold: int = setting(
+        10000, "AFISSUE_CONSUMER_GC_THRESHOLD",
+        "Allocations between young garbage collections in a consumer process (Python's "
+        "default: 700); start-up objects are frozen. 0 leaves the collector alone.",
+    )
     kafka_extra: str = setting(
         "", "AFISSUE_CONSUMER_KAFKA_CONFIG",
         "Extra librdkafka consumer properties, `key=value` pairs separated by commas.",
@@ -98,6 +103,8 @@ class ConsumerSettings:
                 f"max_batch_issues={self.max_batch_issues}: expected 1..249 so that a "
                 f"flush stays within {MAX_WRITES_PER_BATCH} writes"
             )
+        if self.gc_threshold < 0:
+            raise ValueError(f"gc_threshold={self.gc_threshold}: expected >= 0 (0 = Python's)")
         if self.flush_interval <= 0:
             raise ValueError(f"flush_interval={self.flush_interval}: expected > 0 seconds")
 

@@ -43,6 +43,11 @@ class TestConsumerSettings:
         with pytest.raises(ValueError, match="max_batch_issues=300"):
             ConsumerSettings(max_batch_issues=300)
 
+    def test_negative_gc_threshold_refused(self) -> None:
+        """A negative garbage-collection threshold is refused, naming the value."""
+        with pytest.raises(ValueError, match="gc_threshold=-1"):
+            ConsumerSettings(gc_threshold=-1)
+
     def test_extra_kafka_config(self) -> None:
         """Extra librdkafka properties are parsed from key=value pairs."""
         settings = ConsumerSettings(kafka_extra="fetch.wait.max.ms=10, client.id=x")
