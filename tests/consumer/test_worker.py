@@ -60,10 +60,11 @@ class TestKafkaConfig:
         for _ in range(1000):
             producer.produce(kafka_topic, b"x" * 200, partition=0)
         producer.flush(30)
-        # A 16 KB queue makes 1,000 small messages a backlog, as ~64 MB is for real ones.
+        # A 16 KB queue makes 1,000 small messages a backlog, as ~64 MB is for real ones;
+        # small fetches keep a real broker from returning the whole topic at once.
         config = kafka_config(ConsumerSettings(
             kafka_bootstrap=kafka.bootstrap, kafka_topic=kafka_topic,
-            kafka_extra="queued.max.messages.kbytes=16",
+            kafka_extra="queued.max.messages.kbytes=16,max.partition.fetch.bytes=16384",
         ))
         ours = {**config, "group.id": f"{kafka_topic}.ours"}
         default = {k: v for k, v in config.items() if k != "fetch.queue.backoff.ms"}
