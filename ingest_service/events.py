@@ -54,8 +54,8 @@ _second: tuple[int, str] = (-1, "")
 def receive_time() -> str:
     """Now as RFC 3339 UTC with microseconds, what ``wire.format_timestamp(time.time())``
     writes: the date and time of day are formatted once a second, not per request."""
+    global _second  # noqa: PLW0603 - a (second, text) pair, replaced whole: thread-safe
     seconds, nanoseconds = divmod(time.time_ns(), 1_000_000_000)
-    global _second  # noqa: PLW0603 - a (second, text) pair replaced whole: thread-safe
     second, text = _second
     if second != seconds:
         text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
