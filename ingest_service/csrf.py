@@ -60,7 +60,8 @@ class CSRFProtect:
     def _protect(self) -> None:
         if request.method in _SAFE_METHODS:
             return
-        if request.blueprint is not None and request.blueprint.split(".")[0] in self._exempt:
+        blueprint = request.blueprint  # a property behind a proxy: read it once
+        if blueprint is not None and blueprint.partition(".")[0] in self._exempt:
             return
         if request.endpoint is None:
             return  # 404/405 follow; nothing would be changed

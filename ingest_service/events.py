@@ -14,8 +14,9 @@ docs/ingest.md#benchmarks). What the API itself reads of the event comes back as
 from __future__ import annotations
 
 import functools
-import json
 import os
+import time
+from json.encoder import encode_basestring
 from typing import Any, TypedDict
 
 from afissue_logging import wire
@@ -23,14 +24,13 @@ from afissue_logging.fingerprint import compute_fingerprint, issue_id_for
 from ingest_service.errors import Forbidden
 from ingest_service.models import IssueEvent
 
-__all__ = ["DEFAULT_SERVICE", "Accepted", "to_wire"]
+__all__ = ["DEFAULT_SERVICE", "Accepted", "receive_time", "to_wire"]
 
 DEFAULT_SERVICE = "default"
 
 # Hot issues repeat the same (service, fingerprint) pair.
 _issue_id = functools.lru_cache(maxsize=4096)(issue_id_for)
 
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 _SERIALIZER = IssueEvent.__pydantic_serializer__
 _NOT_SERIALISED = {"service": True}  # the server decides it, and appends it
 
@@ -46,6 +46,31 @@ class Accepted(TypedDict):
     level: str | None
     count: int
     received_at: str
+
+
+_second: tuple[int, str] = (-1, "")
+
+
+def receive_time() -> str:
+    """Now as RFC 3339 UTC with microseconds, what ``wire.format_timestamp(time.time())``
+    writes: the date and time of day are formatted once a second, not per request."""
+    global _second  # noqa: PLW0603 - a (second, text) pair, replaced whole: thread-safe
+    seconds, nanoseconds = divmod(time.time_ns(), 1_000_000_000)
+    second, text = _second
+    if second != seconds:
+        text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+        _second = (seconds, text)
+    return f"{text}.{nanoseconds // 1000:06d}Z"
+
+
+def _tail(added: dict[str, Any]) -> bytes:
+    """``json.dumps(added, ensure_ascii=False, separators=(",", ":"))`` without the
+    encoder's per-call setup, for this dict of strings and the integer wire version."""
+    members = [
+        f"{encode_basestring(key)}:{encode_basestring(value) if isinstance(value, str) else value}"
+        for key, value in added.items()
+    ]
+    return ("{" + ",".join(members) + "}").encode("utf-8")
 
 
 def to_wire(
@@ -79,7 +104,7 @@ def to_wire(
     added["received_at"] = received_at
     added["wire_version"] = wire.WIRE_VERSION
     head: bytes = _SERIALIZER.to_json(event, exclude_none=True, exclude=_NOT_SERIALISED)
-    tail = _ENCODER.encode(added).encode("utf-8")
+    tail = _tail(added)
     # Both are JSON objects with members (*head* always has the required title): join them.
     value = head[:-1] + b"," + tail[1:]
     summary: Accepted = {

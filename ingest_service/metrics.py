@@ -92,16 +92,16 @@ def metrics_view() -> Response:
     return Response(generate_latest(_exposition_registry(metrics)), mimetype=CONTENT_TYPE_LATEST)
 
 
-def _count_request(response: Response) -> Response:
-    metrics: IngestMetrics = current_app.extensions["afissue_metrics"]
-    rule = request.url_rule
-    endpoint = rule.rule if rule is not None else "unmatched"
-    metrics.count_request(endpoint, request.method, response.status_code)
-    return response
-
-
 def init_app(app: Flask, metrics: IngestMetrics) -> None:
     """Register ``/metrics`` and the per-request counter."""
     app.extensions["afissue_metrics"] = metrics
-    app.after_request(_count_request)
+
+    @app.after_request
+    def _count_request(response: Response) -> Response:
+        # Runs on every request: *metrics* from the closure, not from current_app.
+        rule = request.url_rule
+        endpoint = rule.rule if rule is not None else "unmatched"
+        metrics.count_request(endpoint, request.method, response.status_code)
+        return response
+
     app.register_blueprint(bp)

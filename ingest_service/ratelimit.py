@@ -57,6 +57,7 @@ class RateLimiter:
         self._script = client.register_script(_LEASE)
         self._lock = threading.Lock()
         self._balance: dict[tuple[str, int], int] = {}
+        self._allowed = Decision(True, limit, 0)  # immutable: one for every allowed request
 
     def acquire(self, service: str, events: int, now: float | None = None) -> Decision:
         """Take *events* from *service*'s budget; ``allowed`` is False once it is used up."""
@@ -69,7 +70,7 @@ class RateLimiter:
             balance = self._balance.get(slot, 0)
             if balance >= events:
                 self._balance[slot] = balance - events
-                return Decision(True, self.limit, 0)
+                return self._allowed
         key = f"{self._prefix}{service}:{window_index}"
         wanted = max(events - balance, self.lease)
         reply = self._script(keys=[key], args=[wanted, self.limit, self.window * 1000])
@@ -80,7 +81,7 @@ class RateLimiter:
             balance = self._balance.get(slot, 0) + granted
             if balance >= events:
                 self._balance[slot] = balance - events
-                return Decision(True, self.limit, 0)
+                return self._allowed
             self._balance[slot] = balance
         remaining = pttl / 1000 if pttl > 0 else (window_index + 1) * self.window - now
         return Decision(False, self.limit, max(1, math.ceil(remaining)))

@@ -31,7 +31,10 @@ class IngestSettings:
         "lz4", "AFISSUE_KAFKA_COMPRESSION", "Producer compression codec (none, gzip, lz4, zstd)."
     )
     kafka_linger_ms: int = setting(
-        5, "AFISSUE_KAFKA_LINGER_MS", "Producer linger.ms: how long librdkafka gathers a batch."
+        1,
+        "AFISSUE_KAFKA_LINGER_MS",
+        "Producer linger.ms: how long librdkafka gathers a batch; up to that much is added "
+        "to each request's wait for Kafka.",
     )
     publish_timeout_s: float = setting(
         5.0,

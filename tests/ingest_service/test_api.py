@@ -60,6 +60,18 @@ class TestSingleEvent:
         [message] = kafka.read_all(kafka_topic, 1)
         assert json.loads(message.value())["event_id"] == "abc123"
 
+    def test_answer_is_compact_json_with_the_ids(self, client: FlaskClient) -> None:
+        """The 202 body (formatted by hand on this path) is what json.dumps writes."""
+        body = {**SEED_BODY, "event_id": "evt:1.2-3", "fingerprint": "fp-2", "service": "billing"}
+
+        response = client.post("/api/v1/issues", json=body)
+
+        assert response.status_code == 202
+        assert response.content_type == "application/json"
+        expected = {"id": "evt:1.2-3", "issue_id": issue_id_for("billing", "fp-2"),
+                    "status": "accepted"}
+        assert response.data == json.dumps(expected, separators=(",", ":")).encode()
+
     def test_gzip_body_is_accepted(
         self, client: FlaskClient, kafka: KafkaBed, kafka_topic: str
     ) -> None:

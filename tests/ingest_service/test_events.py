@@ -4,6 +4,7 @@ fields, whatever the event holds."""
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -12,8 +13,9 @@ from hypothesis import strategies as st
 
 from afissue_logging import wire
 from afissue_logging.fingerprint import compute_fingerprint, issue_id_for
+from ingest_service import events as events_module
 from ingest_service.errors import Forbidden
-from ingest_service.events import DEFAULT_SERVICE, to_wire
+from ingest_service.events import DEFAULT_SERVICE, receive_time, to_wire
 from ingest_service.models import IssueEvent
 
 RECEIVED = "2026-11-26T19:42:00.123456Z"
@@ -113,3 +115,28 @@ class TestToWire:
 
         published = json.loads(value)
         assert published["fingerprint"] == _reference(event, "checkout")["fingerprint"]
+
+
+class TestServerFields:
+    """The pieces to_wire() and the API format by hand, against the library's output."""
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.dictionaries(st.text(max_size=12), st.text(max_size=30) | st.integers(0, 99),
+                           min_size=1, max_size=7))
+    def test_tail_is_what_json_dumps_writes(self, added: dict[str, Any]) -> None:
+        """Quotes, backslashes, control and non-ASCII characters: byte for byte json.dumps."""
+        expected = json.dumps(added, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        assert events_module._tail(added) == expected
+
+    @pytest.mark.parametrize(
+        "ns",
+        [0, 1_795_000_000_000_000_000, 1_795_000_000_999_999_999, 1_795_000_001_000_000_001],
+    )
+    def test_receive_time_is_format_timestamp_of_now(
+        self, ns: int, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Same text as wire.format_timestamp for the same microsecond, across second
+        boundaries (the cached date and time of day follow the clock)."""
+        monkeypatch.setattr(time, "time_ns", lambda: ns)
+        seconds, rest = divmod(ns, 1_000_000_000)
+        assert receive_time() == wire.format_timestamp(seconds + (rest // 1000) / 1e6)

@@ -146,6 +146,13 @@ class TestKafkaPublisher:
             (b"k2", b'{"a":2}'),
         ]
 
+    def test_linger_is_the_setting_and_short_by_default(self, settings: IngestSettings) -> None:
+        """A single-event request waits out linger.ms for its report: 1 ms unless configured."""
+        assert settings.kafka_linger_ms == IngestSettings().kafka_linger_ms == 1
+        assert KafkaPublisher(settings)._config()["linger.ms"] == 1
+        configured = dataclasses.replace(settings, kafka_linger_ms=20)
+        assert KafkaPublisher(configured)._config()["linger.ms"] == 20
+
     def test_check_names_the_topic(self, settings: IngestSettings) -> None:
         """check() describes the topic and brokers it reached."""
         publisher = KafkaPublisher(settings)

@@ -230,8 +230,10 @@ class TestWorkerBalance:
         url, token = served
         port = int(url.rsplit(":", 1)[1])
         master = _server_pid(port)
-        workers = [int(pid) for pid in Path(f"/proc/{master}/task/{master}/children")
-                   .read_text().split()]
+        children = Path(f"/proc/{master}/task/{master}/children")
+        # The server answers as soon as its first worker is up; wait for the second.
+        _wait_for(lambda: len(children.read_text().split()) == 2)
+        workers = [int(pid) for pid in children.read_text().split()]
         stalled = []
         try:
             for _ in range(8):
