@@ -49,8 +49,8 @@ def parse_occurrence(value: bytes | None) -> Occurrence:
     if len(value) > MAX_EVENT_BYTES:
         raise PoisonMessage("too_large", f"event is {len(value)} bytes, limit {MAX_EVENT_BYTES}")
     try:
-        # str, not bytes: json's bytes path decodes with 'surrogatepass', off the fast
-        # UTF-8 path, and would let lone surrogates through.
+        # Strict UTF-8 first: json.loads(bytes) decodes with 'surrogatepass' and would
+        # let encoded lone surrogates through, which Firestore refuses at flush time.
         event = json.loads(value.decode())
     except (UnicodeDecodeError, ValueError) as exc:
         raise PoisonMessage("undecodable", f"not UTF-8 JSON: {exc}") from None

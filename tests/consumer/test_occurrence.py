@@ -35,9 +35,12 @@ class TestParseOccurrence:
         del event["count"]
         assert parse_occurrence(encode_event(event)).count == 1
 
-    @pytest.mark.parametrize("value", [b"\xff\xfe", b"not json", b"[1,2]", None])
+    @pytest.mark.parametrize(
+        "value", [b"\xff\xfe", b'{"title": "\xed\xa0\x80"}', b"not json", b"[1,2]", None]
+    )
     def test_undecodable(self, value: bytes | None) -> None:
-        """Non-UTF-8, non-JSON, non-object and empty values are ``undecodable``."""
+        """Non-UTF-8 (an encoded lone surrogate too), non-JSON, non-object and empty values
+        are ``undecodable``."""
         assert _reason(value) == "undecodable"
 
     @pytest.mark.parametrize("field", ["event_id", "issue_id", "service", "fingerprint",
