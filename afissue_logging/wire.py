@@ -12,23 +12,53 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import re
 import uuid
 from collections.abc import Mapping
 from typing import Any, NotRequired, TypedDict
 
 __all__ = [
+    "IDENTIFIER",
+    "IDENTIFIER_PATTERN",
+    "INT64_MAX",
+    "MAX_COUNT",
+    "MAX_EVENT_BYTES",
     "WIRE_VERSION",
     "EventDict",
     "ExceptionDict",
     "FrameDict",
     "decode_event",
     "encode_event",
+    "firestore_safe",
     "format_timestamp",
+    "is_identifier",
     "new_event_id",
     "parse_timestamp",
 ]
 
 WIRE_VERSION = 1
+
+#: The one size limit of an event, as compact UTF-8 JSON on the wire (what Kafka holds):
+#: the client trims its events below it, ingest answers 413 above it, and the consumer
+#: dead-letters a raw record above it. A stored document keeps far less (``firestore_safe``).
+MAX_EVENT_BYTES = 512 * 1024
+
+#: Most identical occurrences one event may stand for (``count``); sums of many stay
+#: far below Firestore's int64 counter.
+MAX_COUNT = 1_000_000_000
+
+#: Firestore integers are signed 64-bit.
+INT64_MAX = 2**63 - 1
+
+#: Services and fingerprints: 1 to 128 printable ASCII characters, no space.
+IDENTIFIER = "1 to 128 printable ASCII characters without spaces"
+IDENTIFIER_PATTERN = r"^[\x21-\x7e]{1,128}$"
+_IDENTIFIER = re.compile(IDENTIFIER_PATTERN)
+
+
+def is_identifier(text: str) -> bool:
+    """Whether *text* is a valid service name or fingerprint (:data:`IDENTIFIER`)."""
+    return _IDENTIFIER.fullmatch(text) is not None
 
 
 class FrameDict(TypedDict):
@@ -106,7 +136,12 @@ def parse_timestamp(text: str) -> _dt.datetime:
         moment = _dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     if moment.tzinfo is None:
         raise ValueError(f"timestamp {text!r} has no timezone")
-    return moment if moment.tzinfo is _dt.UTC else moment.astimezone(_dt.UTC)
+    if moment.tzinfo is _dt.UTC:
+        return moment
+    try:
+        return moment.astimezone(_dt.UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:00-14:00 is past the year 9999 in UTC
+        raise ValueError(f"timestamp {text!r} is out of range in UTC") from None
 
 
 def encode_event(event: Mapping[str, Any]) -> bytes:
@@ -120,3 +155,129 @@ def decode_event(data: bytes) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ValueError(f"event must be a JSON object, got {type(value).__name__}")
     return value
+
+
+# -- values Firestore stores as they are ------------------------------------------------
+
+#: Deeper containers are kept as JSON text (Firestore nests maps 20 levels at most).
+_SAFE_DEPTH = 6
+#: Field names longer than this (Firestore: 1,500 bytes) are cut.
+_MAX_KEY_CHARS = 256
+_INT64_MIN = -(2**63)
+
+
+def _reserved_key(key: str) -> bool:
+    return not key or (len(key) >= 4 and key.startswith("__") and key.endswith("__"))
+
+
+def _safe_key(key: Any, taken: Mapping[str, Any]) -> str:
+    """A field name Firestore accepts: never empty, never ``__x__``, at most 256 chars."""
+    name = key if isinstance(key, str) else str(key)
+    if len(name) > _MAX_KEY_CHARS:
+        name = name[:_MAX_KEY_CHARS] + "…"
+    if _reserved_key(name):
+        name = "~" + name
+    while name in taken:  # a cut or escaped key met a real one: keep both values
+        name += "~"
+    return name
+
+
+def _as_json_text(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=lambda v: f"<{type(v).__name__}>")
+
+
+class _Budget:
+    """What is left of the size (Firestore's storage bytes) and entry budgets."""
+
+    __slots__ = ("bytes", "entries")
+
+    def __init__(self, max_bytes: int, max_entries: int) -> None:
+        self.bytes = max_bytes
+        self.entries = max_entries
+
+    def spent(self) -> bool:
+        return self.bytes <= 32 or self.entries <= 1
+
+    def take(self, size: int) -> None:
+        self.bytes -= size
+        self.entries -= 1
+
+
+def _safe_text(text: str, budget: _Budget) -> str:
+    try:
+        data = text.encode()
+    except UnicodeEncodeError:  # lone surrogates: Firestore stores valid UTF-8 only
+        data = text.encode("utf-8", "replace")
+        text = data.decode()
+    if len(data) + 1 > budget.bytes:
+        kept = max(0, budget.bytes - 5)
+        text = data[:kept].decode("utf-8", "ignore") + "…"
+        data = text.encode()
+    budget.take(len(data) + 1)
+    return text
+
+
+def _safe(value: Any, depth: int, budget: _Budget) -> Any:
+    if value is None or isinstance(value, bool):
+        budget.take(1)
+        return value
+    if isinstance(value, int):
+        if _INT64_MIN <= value <= INT64_MAX:
+            budget.take(8)
+            return value
+        return _safe_text(str(value), budget)
+    if isinstance(value, float):
+        budget.take(8)
+        return value
+    if isinstance(value, str):
+        return _safe_text(value, budget)
+    if isinstance(value, bytes):
+        return _safe_text(value.decode("utf-8", "replace"), budget)
+    if isinstance(value, Mapping):
+        if depth >= _SAFE_DEPTH:
+            return _safe_text(_as_json_text(value), budget)
+        budget.take(0)
+        safe: dict[str, Any] = {}
+        for index, (key, item) in enumerate(value.items()):
+            if budget.spent():
+                safe["…"] = f"{len(value) - index} more keys omitted"
+                break
+            name = _safe_key(key, safe)
+            budget.take(len(name.encode()) + 1)
+            budget.entries += 1  # a field name is not an entry of its own
+            safe[name] = _safe(item, depth + 1, budget)
+        return safe
+    if isinstance(value, list | tuple):
+        if depth >= _SAFE_DEPTH:
+            return _safe_text(_as_json_text(value), budget)
+        budget.take(0)
+        items: list[Any] = []
+        for index, item in enumerate(value):
+            if budget.spent():
+                items.append(f"… {len(value) - index} more items omitted")
+                break
+            if isinstance(item, list | tuple):  # Firestore has no arrays in arrays
+                items.append(_safe_text(_as_json_text(item), budget))
+            else:
+                items.append(_safe(item, depth + 1, budget))
+        return items
+    return _safe_text(f"<{type(value).__name__}>", budget)
+
+
+def firestore_safe(value: Any, max_bytes: int = 128 * 1024, max_entries: int = 2000) -> Any:
+    """*value* (decoded JSON, or plain Python values) as Firestore stores it unchanged.
+
+    The one rule for what may reach a document, applied by the client to ``extra``
+    (so users see what is stored), by ingest to every free-form field, and by the
+    consumer to whatever it writes (raw records on the topic come from anyone):
+
+    - an array inside an array becomes its JSON text (Firestore has no nested arrays);
+    - containers deeper than 6 levels become JSON text;
+    - an empty key becomes ``"~"``, a reserved ``__name__`` key ``"~__name__"``, a key
+      over 256 characters is cut (a clash with another key appends ``~``);
+    - an integer outside int64 becomes its decimal text; lone surrogates become U+FFFD;
+    - past *max_bytes* (counted as Firestore counts a document's size) or *max_entries*
+      values, strings are cut with ``…`` and further keys or items are replaced by one
+      ``"… N more … omitted"`` marker, so no document passes 1 MiB or 40,000 index entries.
+    """
+    return _safe(value, 0, _Budget(max_bytes, max_entries))
