@@ -11,7 +11,10 @@ import datetime as _dt
 
 from consumer.occurrence import Occurrence
 
-__all__ = ["IssueDelta", "PartitionBatch"]
+__all__ = ["MAX_LIST_VALUE_CHARS", "IssueDelta", "PartitionBatch"]
+
+#: Environments and releases longer than this are cut (they are listed on the issue).
+MAX_LIST_VALUE_CHARS = 256
 
 
 @dataclasses.dataclass
@@ -47,8 +50,10 @@ class IssueDelta:
             self.latest = occurrence
         for name, seen in (("environment", self.environments), ("release", self.releases)):
             value = occurrence.event.get(name)
-            if isinstance(value, str) and value and value not in seen:
-                seen.append(value)
+            if isinstance(value, str) and value:
+                value = value[:MAX_LIST_VALUE_CHARS]
+                if value not in seen:
+                    seen.append(value)
 
     def plus(self, later: IssueDelta) -> IssueDelta:
         """A new delta of this one's occurrences and then *later*'s; neither is changed."""

@@ -1,10 +1,12 @@
 """Event-id markers in Redis: tell a new event, a redelivery of itself, and a duplicate apart.
 
-The marker ``afissue:evt:{event_id}`` stores the Kafka position (``topic:partition:offset``)
+The marker ``afissue:evt:{service} {event_id}`` stores the Kafka position (``topic:partition:offset``)
 of the first record that carried the event id. A record at *that* position is the same
 record delivered again (after a crash or rebalance, before its counts were flushed), so
 it is counted; a record at any other position is a second copy — a client retry or a
-record duplicated in the log — and is skipped.
+record duplicated in the log — and is skipped. Event ids are chosen by clients, so the
+marker is scoped by service: two services that happen to pick the same id are both
+counted. (A service name holds no space, so the key is unambiguous.)
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import redis
 
 from consumer.errors import DedupUnavailable
 
-__all__ = ["Dedup", "Verdict", "marker_key"]
+__all__ = ["Dedup", "Verdict", "claim_id", "marker_key"]
 
 # For each event id, in order: SET its marker to the position unless it exists, and
 # return the previous value ('' where it was new); atomic, one round trip per batch.
@@ -57,9 +59,14 @@ class Verdict(enum.Enum):
         return self is not Verdict.DUPLICATE
 
 
-def marker_key(event_id: str) -> str:
-    """The Redis key of *event_id*'s marker."""
-    return MARKER_PREFIX + event_id
+def claim_id(service: str, event_id: str) -> str:
+    """What is claimed for *service*'s *event_id*: the marker key without its prefix."""
+    return f"{service} {event_id}"
+
+
+def marker_key(service: str, event_id: str) -> str:
+    """The Redis key of *service*'s *event_id* marker."""
+    return MARKER_PREFIX + claim_id(service, event_id)
 
 
 class Dedup:
@@ -73,7 +80,7 @@ class Dedup:
         self._claim: Any = self._redis.register_script(_CLAIM)
 
     def classify(self, claims: Sequence[tuple[str, str]]) -> list[Verdict]:
-        """Claim each ``(event_id, position)`` in order; ``DedupUnavailable`` if Redis is down.
+        """Claim each ``(claim_id, position)`` in order (:func:`claim_id`); ``DedupUnavailable`` if Redis is down.
 
         Claims in one call are applied in order, so a second copy in the same batch is
         already a duplicate of the first.

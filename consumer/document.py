@@ -18,17 +18,26 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from google.cloud.firestore_v1.transforms import Increment
 
+from afissue_logging import wire
 from consumer import lifecycle
 from consumer.coalesce import IssueDelta
 from consumer.occurrence import Occurrence
 
-__all__ = ["READ_FIELDS", "IssueWrite", "bounded", "culprit", "latest_payload", "plan_issue_write"]
+__all__ = [
+    "LATEST_MAX_BYTES",
+    "LATEST_MAX_ENTRIES",
+    "MAX_TITLE_CHARS",
+    "READ_FIELDS",
+    "IssueWrite",
+    "culprit",
+    "latest_payload",
+    "plan_issue_write",
+]
 
 #: The stored fields :func:`plan_issue_write` reads: a flush reads only these (a field
 #: mask), not the latest occurrence it is about to replace.
@@ -37,8 +46,12 @@ READ_FIELDS = (
     "environments", "releases",
 )
 
-#: Deeper values are stored as JSON text: Firestore nests maps 20 levels at most.
-_MAX_DEPTH = 6
+#: Budgets of the latest occurrence, stored twice (issue and ring document): Firestore
+#: storage bytes and values, far inside a document's 1 MiB and 40,000 index entries.
+LATEST_MAX_BYTES = 384 * 1024
+LATEST_MAX_ENTRIES = 4000
+#: Longest title and culprit stored on the issue (they are listed and indexed).
+MAX_TITLE_CHARS = 1024
 _CONTEXT_FIELDS = (
     "environment", "release", "host", "pid", "thread", "logger", "tags", "extra",
     "trace_id", "request_id", "reporter_id",
@@ -49,7 +62,8 @@ def culprit(event: Mapping[str, Any]) -> str:
     """``"module in function"`` of the innermost in-app frame, else the logger, else the service."""
     exception = event.get("exception")
     if isinstance(exception, dict):
-        frames = [f for f in exception.get("frames") or [] if isinstance(f, dict)]
+        listed = exception.get("frames")
+        frames = [f for f in listed if isinstance(f, dict)] if isinstance(listed, list) else []
         chosen = next((f for f in reversed(frames) if f.get("in_app")), None)
         if chosen is None and frames:
             chosen = frames[-1]
@@ -61,38 +75,39 @@ def culprit(event: Mapping[str, Any]) -> str:
     return str(event.get("service", ""))
 
 
-def bounded(value: Any, depth: int = 0) -> Any:
-    """JSON values nested deeper than Firestore likes are kept as JSON text."""
-    if isinstance(value, dict):
-        if depth >= _MAX_DEPTH:
-            return json.dumps(value, default=str)[:4096]
-        return {str(k): bounded(v, depth + 1) for k, v in value.items()}
-    if isinstance(value, list):
-        if depth >= _MAX_DEPTH:
-            return json.dumps(value, default=str)[:4096]
-        return [bounded(v, depth + 1) for v in value]
-    return value
+def _text(value: Any, default: str, limit: int) -> str:
+    """A top-level string field: *value* cut to *limit* characters, else *default*."""
+    if not isinstance(value, str) or not value:
+        return default
+    return value[:limit]
 
 
 def latest_payload(occurrence: Occurrence) -> dict[str, Any]:
-    """The occurrence in full, laid out for reading in the console."""
-    event = bounded(occurrence.event)
-    payload: dict[str, Any] = {
-        "event_id": occurrence.event_id,
-        "timestamp": occurrence.timestamp,
-        "count": occurrence.count,
-    }
+    """The occurrence in full, laid out for reading in the console.
+
+    This is the one point where event values are made Firestore-safe in the consumer
+    (``wire.firestore_safe``): a raw record on the topic may hold anything JSON can.
+    """
+    event = occurrence.event
+    payload: dict[str, Any] = {}
     for name in (
-        "received_at", "message", "message_template", "description", "level", "logger",
+        "received_at", "client_timestamp", "message", "message_template", "description",
+        "level", "logger",
     ):
         if name in event:
             payload[name] = event[name]
     exception = event.get("exception")
     if isinstance(exception, dict):
         payload["exception"] = {k: v for k, v in exception.items() if k != "frames"}
-        payload["frames"] = exception.get("frames") or []
+        frames = exception.get("frames")
+        payload["frames"] = frames if isinstance(frames, list) else []
     payload["context"] = {name: event[name] for name in _CONTEXT_FIELDS if name in event}
-    return payload
+    safe: dict[str, Any] = wire.firestore_safe(payload, LATEST_MAX_BYTES, LATEST_MAX_ENTRIES)
+    safe.update(
+        event_id=occurrence.event_id[:256], timestamp=occurrence.timestamp,
+        count=occurrence.count,
+    )
+    return safe
 
 
 def _merged(existing: Any, new: list[str], bound: int) -> list[str] | None:
@@ -131,11 +146,11 @@ def plan_issue_write(
             "issue_id": delta.issue_id,
             "service": event["service"],
             "fingerprint": event["fingerprint"],
-            "title": event["title"],
-            "culprit": culprit(event),
-            "level": event.get("level", "error"),
-            "type": event.get("type", "bug"),
-            "priority": event.get("priority", "medium"),
+            "title": _text(event["title"], "?", MAX_TITLE_CHARS),
+            "culprit": _text(culprit(event), "?", MAX_TITLE_CHARS),
+            "level": _text(event.get("level"), "error", 64),
+            "type": _text(event.get("type"), "bug", 64),
+            "priority": _text(event.get("priority"), "medium", 64),
             "status": lifecycle.OPEN,
             "count": delta.count,
             "first_seen": delta.first_seen,
@@ -159,11 +174,13 @@ def plan_issue_write(
         fields["first_seen"] = delta.first_seen
     last_seen = existing.get("last_seen")
     if not isinstance(last_seen, _dt.datetime) or delta.last_seen >= last_seen:
+        # Occurrence times are kept near the receive time (occurrence.ClockWindow), so a
+        # client clock far ahead cannot hold the latest occurrence still.
         fields["last_seen"] = delta.last_seen
         fields["latest"] = latest
-        fields["title"] = event["title"]
-        fields["culprit"] = culprit(event)
-        fields["level"] = event.get("level", existing.get("level", "error"))
+        fields["title"] = _text(event["title"], "?", MAX_TITLE_CHARS)
+        fields["culprit"] = _text(culprit(event), "?", MAX_TITLE_CHARS)
+        fields["level"] = _text(event.get("level"), _text(existing.get("level"), "error", 64), 64)
     for name, new in (("environments", delta.environments), ("releases", delta.releases)):
         merged = _merged(existing.get(name), new, max_list_values)
         if merged is not None:

@@ -9,6 +9,8 @@
     ├── FencedError           another consumer checkpointed this partition first
     │                         (reported in ``FlushResult.fenced``, not raised)
     ├── PoisonMessage         this one message can never be processed -> dead-letter topic
+    ├── FlushRejected         Firestore refuses these issues' writes: their events go to
+    │                         the dead-letter topic, the other issues are written
     └── FatalError            configuration or programming error: stop the consumer
 """
 
@@ -19,6 +21,7 @@ __all__ = [
     "DedupUnavailable",
     "FatalError",
     "FencedError",
+    "FlushRejected",
     "PoisonMessage",
     "RecoverableError",
     "StoreUnavailable",
@@ -61,6 +64,17 @@ class PoisonMessage(ConsumerError):
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
         self.detail = detail
+
+
+class FlushRejected(ConsumerError):
+    """Firestore (or the write encoder) refused a flush because of some issues' data.
+
+    ``culprits`` maps each such issue id to the reason; nothing of the flush was written.
+    """
+
+    def __init__(self, culprits: dict[str, str]) -> None:
+        super().__init__(f"Firestore refused the writes of issues {sorted(culprits)[:5]}")
+        self.culprits = culprits
 
 
 class FatalError(ConsumerError):

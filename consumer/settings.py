@@ -70,6 +70,16 @@ class ConsumerSettings:
         20, "AFISSUE_CONSUMER_MAX_LIST_VALUES",
         "Bound on the environments / releases / status_history lists of an issue.",
     )
+    max_event_age: float = setting(
+        30 * 24 * 3600.0, "AFISSUE_CONSUMER_MAX_EVENT_AGE",
+        "Occurrence times older than this many seconds before the event entered Kafka are "
+        "replaced by that receive time (a wrong client clock cannot move first_seen).",
+    )
+    max_clock_ahead: float = setting(
+        60.0, "AFISSUE_CONSUMER_MAX_CLOCK_AHEAD",
+        "Occurrence times more than this many seconds after the event entered Kafka are "
+        "replaced by that receive time (a wrong client clock cannot freeze last_seen).",
+    )
     backoff_initial: float = setting(
         0.2, "AFISSUE_CONSUMER_BACKOFF_INITIAL", "First retry delay (s) during a store outage."
     )

@@ -20,12 +20,13 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 from google.api_core import exceptions as gexc
+from google.cloud.firestore_v1.transforms import Increment
 
 from consumer import firestore_writes
 from consumer.checkpoint import Checkpoint, checkpoint_id
 from consumer.coalesce import IssueDelta, PartitionBatch
 from consumer.document import READ_FIELDS, plan_issue_write
-from consumer.errors import FencedError, StoreUnavailable
+from consumer.errors import FencedError, FlushRejected, StoreUnavailable
 from consumer.settings import ConsumerSettings
 
 __all__ = ["FirestoreStore", "FlushResult", "IssueStore", "firestore_client"]
@@ -108,6 +109,8 @@ class FirestoreStore:
         self._client = client if client is not None else firestore_client(settings)
         self._issues = self._client.collection(settings.firestore_collection)
         self._checkpoints = self._client.collection(settings.checkpoint_collection)
+        #: Where a refused flush is probed issue by issue (emptied again at once).
+        self._probes = self._client.collection(f"{settings.firestore_collection}_probes")
         self._timeout = settings.store_timeout
 
     def _checkpoint_ref(self, topic: str, partition: int) -> Any:
@@ -143,6 +146,13 @@ class FirestoreStore:
                 log.info("flush of partitions %s conflicted (%s); retrying", partitions, exc)
             except _OUTAGES as exc:
                 raise StoreUnavailable(f"Firestore unavailable: {exc}") from exc
+            except gexc.GoogleAPICallError as exc:
+                if not isinstance(exc, gexc.BadRequest):  # permissions, auth: not the data
+                    raise StoreUnavailable(f"Firestore refused the flush: {exc}") from exc
+                self._reject(batches, exc)
+            except Exception as exc:  # the data broke planning or encoding a write
+                log.exception("flush of partitions %s failed", partitions)
+                self._reject(batches, exc)
         raise StoreUnavailable(
             f"partitions {partitions}: {_MAX_CONFLICT_RETRIES} conflicting flushes in a row"
         )
@@ -219,5 +229,98 @@ class FirestoreStore:
         writes.commit(retry=None, timeout=self._timeout)
         return FlushResult(created, regressed, len(deltas), len(deltas) * 2 + checkpoints, fenced)
 
+    # -- rejected flushes -------------------------------------------------------------
+
+    def _reject(self, batches: Sequence[PartitionBatch], error: Exception) -> None:
+        """Raise ``FlushRejected`` naming the issues whose data *error* is about."""
+        culprits = self._culprits(batches)
+        if not culprits:
+            raise StoreUnavailable(
+                f"Firestore refused a flush ({error}), yet every issue of it on its own is "
+                "accepted; retrying"
+            ) from error
+        log.warning("Firestore refuses the writes of issues %s: %s", sorted(culprits),
+                    next(iter(culprits.values())))
+        raise FlushRejected(culprits) from error
+
+    def _culprits(self, batches: Sequence[PartitionBatch]) -> dict[str, str]:
+        """The issues of *batches* whose write Firestore (or the encoder) refuses, and why.
+
+        Each issue's resulting document is written to a probe collection, in halves
+        until the refused ones are alone, then deleted: the probes hold the same values
+        the real write would leave, so Firestore judges them by the same rules.
+        """
+        deltas: dict[str, IssueDelta] = {}
+        for batch in batches:
+            for issue_id, delta in batch.issues.items():
+                seen = deltas.get(issue_id)
+                deltas[issue_id] = delta if seen is None else seen.plus(delta)
+        refs = {issue_id: self._issues.document(issue_id) for issue_id in deltas}
+        try:
+            snaps = {s.reference.path: s for s in self._client.get_all(
+                list(refs.values()), retry=None, timeout=self._timeout)}
+        except _OUTAGES as exc:
+            raise StoreUnavailable(f"Firestore unavailable reading issues: {exc}") from exc
+        now = _dt.datetime.now(_dt.UTC)
+        culprits: dict[str, str] = {}
+        probes: list[tuple[str, list[Any]]] = []
+        for issue_id, delta in deltas.items():
+            snap = snaps.get(refs[issue_id].path)
+            existing = snap.to_dict() if snap is not None and snap.exists else None
+            probe = self._probes.document(issue_id)
+            try:
+                plan = plan_issue_write(existing, delta, now, self._settings.max_list_values,
+                                        self._settings.recent_occurrences)
+                probes.append((issue_id, [
+                    firestore_writes.replace(probe._document_path, _stored(existing, plan.fields)),
+                    firestore_writes.replace(
+                        probe.collection("occurrences").document("00")._document_path,
+                        plan.occurrence,
+                    ),
+                ]))
+            except Exception as exc:  # noqa: BLE001 - whatever it is, this issue caused it
+                culprits[issue_id] = f"{type(exc).__name__}: {exc}"[:1000]
+        self._probe(probes, culprits)
+        return culprits
+
+    def _probe(self, probes: list[tuple[str, list[Any]]], culprits: dict[str, str]) -> None:
+        if not probes:
+            return
+        batch = self._client.batch()
+        batch._add_write_pbs([write for _, writes in probes for write in writes])
+        try:
+            batch.commit(retry=None, timeout=self._timeout)
+        except gexc.BadRequest as exc:
+            if len(probes) == 1:
+                culprits[probes[0][0]] = str(exc)[:1000]
+                return
+            half = len(probes) // 2
+            self._probe(probes[:half], culprits)
+            self._probe(probes[half:], culprits)
+            return
+        except _OUTAGES as exc:
+            raise StoreUnavailable(f"Firestore unavailable probing a flush: {exc}") from exc
+        cleanup = self._client.batch()
+        for issue_id, _ in probes:
+            probe = self._probes.document(issue_id)
+            cleanup.delete(probe.collection("occurrences").document("00"))
+            cleanup.delete(probe)
+        try:
+            cleanup.commit(retry=None, timeout=self._timeout)
+        except gexc.GoogleAPICallError as exc:  # leftovers are harmless: overwritten next time
+            log.info("could not delete flush probes: %s", exc)
+
     def close(self) -> None:
         self._client.close()
+
+
+def _stored(existing: dict[str, Any] | None, fields: dict[str, Any]) -> dict[str, Any]:
+    """The document an update of *existing* with *fields* leaves (increments applied)."""
+    document = dict(existing or {})
+    for name, value in fields.items():
+        if isinstance(value, Increment):
+            before = document.get(name)
+            document[name] = (before if isinstance(before, int) else 0) + value.value
+        else:
+            document[name] = value
+    return document

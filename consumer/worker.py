@@ -21,6 +21,7 @@ from typing import Any
 from confluent_kafka import (
     OFFSET_BEGINNING,
     OFFSET_INVALID,
+    TIMESTAMP_NOT_AVAILABLE,
     Consumer,
     KafkaError,
     KafkaException,
@@ -29,18 +30,19 @@ from confluent_kafka import (
 )
 
 from consumer.coalesce import PartitionBatch
-from consumer.dedup import Dedup, Verdict
+from consumer.dedup import Dedup, Verdict, claim_id
 from consumer.dlq import DeadLetterQueue, DeadLetterUnavailable
 from consumer.errors import (
     DedupUnavailable,
     FatalError,
+    FlushRejected,
     PoisonMessage,
     RecoverableError,
     StoreUnavailable,
 )
 from consumer.inflight import InFlight, group_for_flights
 from consumer.metrics import Metrics
-from consumer.occurrence import Occurrence, parse_occurrence
+from consumer.occurrence import ClockWindow, Occurrence, parse_occurrence
 from consumer.settings import MAX_WRITES_PER_BATCH, WRITES_PER_ISSUE, ConsumerSettings
 from consumer.store import FirestoreStore, FlushResult, IssueStore
 
@@ -113,6 +115,7 @@ class Worker:
         )
         self._consumer = Consumer(kafka_config(settings))
         self._clock = clock
+        self._clock_window = ClockWindow(settings.max_event_age, settings.max_clock_ahead)
         self._batches: dict[int, PartitionBatch] = {}
         self._backlog: list[Message] = []
         self._reread: set[int] = set()
@@ -124,6 +127,9 @@ class Worker:
         self._flushed_at: dict[int, float] = {}
         self._stop = threading.Event()
         self._inflight = InFlight()
+        #: Per partition: issues whose writes Firestore refused (id -> reason), and the
+        #: offset up to which their events are dead-lettered on the way.
+        self._quarantine: dict[int, tuple[dict[str, str], int]] = {}
 
     @property
     def partitions(self) -> list[int]:
@@ -213,14 +219,10 @@ class Worker:
         """Count *messages*; what is left unprocessed by an outage goes back to the backlog."""
         if not messages:
             return
-        parsed: list[tuple[Message, Occurrence | PoisonMessage]] = []
-        for message in messages:
-            try:
-                parsed.append((message, parse_occurrence(message.value())))
-            except PoisonMessage as poison:
-                parsed.append((message, poison))
+        parsed = [(message, self._parse(message)) for message in messages]
         claims = [
-            (item.event_id, f"{m.topic()}:{m.partition()}:{m.offset()}")
+            (claim_id(item.event["service"], item.event_id),
+             f"{m.topic()}:{m.partition()}:{m.offset()}")
             for m, item in parsed if isinstance(item, Occurrence)
         ]
         try:
@@ -241,6 +243,21 @@ class Worker:
         finally:
             self.metrics.consumed.inc(self._consumed)
             self.metrics.occurrences.inc(self._occurrences)
+
+    def _parse(self, message: Message) -> Occurrence | PoisonMessage:
+        """*message* as an occurrence, or why it is poison: no record stops the consumer."""
+        kind, entered_ms = message.timestamp()
+        try:
+            return parse_occurrence(
+                message.value(), entered_ms if kind != TIMESTAMP_NOT_AVAILABLE else None,
+                self._clock_window,
+            )
+        except PoisonMessage as poison:
+            return poison
+        except Exception as exc:  # a record no rule foresaw: dead-letter it, keep going
+            log.exception("unexpected error parsing %s:%s:%s", message.topic(),
+                          message.partition(), message.offset())
+            return PoisonMessage("unprocessable", f"{type(exc).__name__}: {exc}")
 
     def _apply(
         self, message: Message, item: Occurrence | PoisonMessage, verdict: Verdict | None
@@ -263,16 +280,16 @@ class Worker:
             return
         self._consumed += 1
         if isinstance(item, PoisonMessage):
-            log.warning("dead-lettering %s:%s:%s: %s", message.topic(), message.partition(),
-                        offset, item)
-            self._dlq.send(message, item)
-            self.metrics.dead_letters.labels(item.reason).inc()
-            batch.advance(offset)
+            self._dead_letter(message, item, batch)
             return
         assert verdict is not None
         if not verdict.counts:
             self.metrics.duplicates.inc()
             batch.advance(offset)
+            return
+        refused = self._quarantined(batch.partition, offset, item) if self._quarantine else None
+        if refused is not None:
+            self._dead_letter(message, refused, batch)
             return
         if verdict is Verdict.REDELIVERY:
             self.metrics.redeliveries.inc()
@@ -282,6 +299,15 @@ class Worker:
                 return  # fenced by that flush: the partition is read again from its checkpoint
         batch.add(item, offset)
         self._occurrences += item.count
+
+    def _dead_letter(self, message: Message, poison: PoisonMessage, batch: PartitionBatch) -> None:
+        offset = message.offset()
+        assert offset is not None
+        log.warning("dead-lettering %s:%s:%s: %s", message.topic(), message.partition(),
+                    offset, poison)
+        self._dlq.send(message, poison)
+        self.metrics.dead_letters.labels(poison.reason).inc()
+        batch.advance(offset)
 
     # -- flushing ---------------------------------------------------------------------
 
@@ -336,6 +362,8 @@ class Worker:
         for flight in self._inflight.landed(partitions, block=block):
             try:
                 self._after_flush(flight.batches, flight.future.result)
+            except FlushRejected as rejected:
+                self._quarantine_culprits(flight.batches, rejected)
             except RecoverableError as exc:
                 for written in flight.batches:
                     live = self._batches.get(written.partition)
@@ -344,6 +372,34 @@ class Worker:
                 failure = failure or exc
         if failure is not None:
             raise failure
+
+    def _quarantine_culprits(self, flushed: list[PartitionBatch], rejected: FlushRejected) -> None:
+        """Nothing of *flushed* was written: read the partitions holding a refused issue
+        again, dead-lettering that issue's events up to where the flush ended; give the
+        others back their counts, to be written with their next flush."""
+        for written in flushed:
+            live = self._batches.get(written.partition)
+            if live is None:
+                continue
+            culprits = {i: r for i, r in rejected.culprits.items() if i in written.issues}
+            if not culprits or written.next_offset is None:
+                live.restore(written)
+                continue
+            log.warning("partition %s: dead-lettering the events of issues %s up to offset %s",
+                        written.partition, sorted(culprits), written.next_offset)
+            self._quarantine[written.partition] = (culprits, written.next_offset)
+            self._rewind(live, written.base_offset)
+
+    def _quarantined(self, partition: int, offset: int, item: Occurrence) -> PoisonMessage | None:
+        """Why *item* is to be dead-lettered: its issue's data was refused by Firestore."""
+        culprits, until = self._quarantine.get(partition, (None, 0))
+        if culprits is None:
+            return None
+        if offset >= until:
+            del self._quarantine[partition]
+            return None
+        reason = culprits.get(item.issue_id)
+        return None if reason is None else PoisonMessage("firestore_rejected", reason)
 
     def _after_flush(
         self, flushed: list[PartitionBatch], write: Callable[[], FlushResult]
@@ -491,6 +547,7 @@ class Worker:
                             "reads it again from the checkpoint", tp.partition, exc)
             self._batches.pop(tp.partition, None)
             self._flushed_at.pop(tp.partition, None)
+            self._quarantine.pop(tp.partition, None)
         log.info("revoked partitions %s", [tp.partition for tp in partitions])
 
     def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
@@ -498,6 +555,7 @@ class Worker:
             self._batches.pop(tp.partition, None)
             self._flushed_at.pop(tp.partition, None)
             self._inflight.abandon(tp.partition)  # if it lands, a new owner's flush is fenced
+            self._quarantine.pop(tp.partition, None)
             self._backlog = [m for m in self._backlog if m.partition() != tp.partition]
         log.warning("lost partitions %s; their pending counts are dropped",
                     [tp.partition for tp in partitions])

@@ -19,7 +19,9 @@ from consumer.worker import Worker
 
 T = TypeVar("T")
 
-BASE_TIME = 1_790_000_000.0  # 2026-09-21, a fixed epoch so times are comparable
+# A whole hour a day before the run: occurrence times within the consumer's clock window
+# (ClockWindow: 30 days back from when the event entered Kafka), and comparable in a run.
+BASE_TIME = float(int(time.time() - 86_400) // 3600 * 3600)
 
 
 def make_event(
