@@ -15,6 +15,7 @@ import zlib
 from dataclasses import dataclass
 from typing import IO, Any
 
+from afissue_logging import wire
 from ingest_service.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from ingest_service.settings import IngestSettings
 
@@ -56,7 +57,7 @@ class Limits:
             max_string_chars=settings.max_string_chars,
             max_frames=settings.max_frames,
             max_depth=settings.max_depth,
-            max_event_bytes=settings.max_event_bytes,
+            max_event_bytes=min(settings.max_event_bytes, wire.MAX_EVENT_BYTES),
         )
 
 

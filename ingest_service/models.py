@@ -131,6 +131,13 @@ class IssueEvent(_Model):
             ) from None
         return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
+    @field_validator("extra", "tags", mode="after")
+    @classmethod
+    def _firestore_safe(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        """Free-form maps as they will be stored (``wire.firestore_safe``): nested arrays
+        as JSON text, reserved keys escaped, bounded; the user sees what Kafka holds."""
+        return None if value is None else wire.firestore_safe(value)
+
     @field_validator("level", mode="before")
     @classmethod
     def _level(cls, value: Any) -> Any:

@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from afissue_logging import config
+from afissue_logging import config, wire
 from afissue_logging.config import setting
 
 __all__ = ["IngestSettings"]
@@ -98,10 +98,10 @@ class IngestSettings:
         32, "AFISSUE_MAX_DEPTH", "Deepest nesting of JSON objects/arrays in a request body (413)."
     )
     max_event_bytes: int = setting(
-        900_000,
+        wire.MAX_EVENT_BYTES,
         "AFISSUE_MAX_EVENT_BYTES",
-        "Largest single event once encoded for Kafka, in bytes; keep below the broker's "
-        "message.max.bytes (413).",
+        "Largest single event once encoded for Kafka, in bytes (413): the wire's one limit, "
+        "which the consumer also applies; a larger value is capped to it.",
     )
     secret_key: str | None = setting(
         None,
