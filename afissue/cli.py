@@ -52,12 +52,10 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def _cmd_consumer(args: argparse.Namespace) -> int:
-    from consumer import run_consumer
-    from consumer.settings import ConsumerSettings
+    from consumer.runtime import main as consumer_main
 
-    settings = ConsumerSettings.from_env(os.environ)
-    run_consumer(settings, _stop_on_signals(), own_process=True)
-    return 0
+    # The same process as `python -m consumer`: logging, log level, signals, exit status.
+    return consumer_main(os.environ)
 
 
 def _cmd_token_new(args: argparse.Namespace) -> int:
