@@ -31,6 +31,7 @@ __all__ = [
     "new_token",
     "parse_tokens",
     "scan_tokens",
+    "service_name_problem",
 ]
 
 log = logging.getLogger(__name__)
@@ -46,12 +47,32 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def new_token(service: str) -> tuple[str, str]:
-    """A fresh token for *service*: (plaintext token, tokens-file line)."""
+def service_name_problem(service: str) -> str | None:
+    """Why *service* cannot name a tokens-file entry, or None when it can.
+
+    The line is ``service hex`` split on whitespace, and a line starting with ``#`` is
+    a comment, so a name is 1-128 printable ASCII characters, no whitespace, no leading
+    ``#``; the same characters the API accepts as an event's ``service``.
+    """
+    if not service:
+        return "is empty"
+    if len(service) > 128:
+        return f"is {len(service)} characters long; at most 128 allowed"
     if not _SERVICE.fullmatch(service):
-        raise IngestConfigError(
-            f"service name {service!r} must be 1-128 printable ASCII characters without spaces"
-        )
+        return "must be printable ASCII without spaces or control characters, e.g. 'checkout-api'"
+    if service.startswith("#"):
+        return "must not start with '#' (that line would be a comment)"
+    return None
+
+
+def new_token(service: str) -> tuple[str, str]:
+    """A fresh token for *service*: (plaintext token, tokens-file line).
+
+    ``IngestConfigError`` names a service the tokens file could not hold.
+    """
+    problem = service_name_problem(service)
+    if problem is not None:
+        raise IngestConfigError(f"service name {service[:60]!r} {problem}")
     token = f"afi_{secrets.token_urlsafe(32)}"
     return token, f"{service} {hash_token(token)}"
 
@@ -85,7 +106,7 @@ def _line_problem(parts: list[str]) -> str | None:
     """What is wrong with the fields of one line, without repeating them; None if nothing."""
     if len(parts) != 2:
         return f"got {len(parts)} fields"
-    if not _SERVICE.fullmatch(parts[0]):
+    if service_name_problem(parts[0]) is not None:
         return "the service name is not 1-128 printable ASCII characters"
     if not _HEX.fullmatch(parts[1].lower()):
         return f"the digest is not 64 hex digits ({len(parts[1])} characters)"

@@ -8,9 +8,11 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from ingest_service.errors import IngestConfigError
-from ingest_service.tokens import TokenStore, hash_token, new_token, parse_tokens
+from ingest_service.tokens import TokenEntry, TokenStore, hash_token, new_token, parse_tokens
 
 
 class TestNewToken:
@@ -33,6 +35,33 @@ class TestNewToken:
         """A service name that would break the file format is refused."""
         with pytest.raises(IngestConfigError, match="'my service'"):
             new_token("my service")
+
+
+    @given(
+        service=st.one_of(
+            st.text(max_size=140),
+            st.text(st.characters(min_codepoint=0, max_codepoint=0x7F), max_size=140),
+            st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=120),
+        )
+    )
+    @example("abc\n")
+    @example("#ops")
+    @example("ñame")
+    @example("x" * 129)
+    @example("")
+    def test_every_accepted_name_round_trips_through_the_tokens_file(
+        self, service: str
+    ) -> None:
+        """A name is refused with a message naming it, or its line parses back to
+        exactly that service and token: never a line the file cannot hold."""
+        try:
+            token, line = new_token(service)
+        except IngestConfigError as exc:
+            assert str(exc).startswith(f"service name {service[:60]!r} ")
+            return
+        assert parse_tokens(line + "\n") == [
+            TokenEntry(service, hashlib.sha256(token.encode()).digest())
+        ]
 
 
 class TestParseTokens:
