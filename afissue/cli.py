@@ -52,21 +52,28 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def _cmd_consumer(args: argparse.Namespace) -> int:
-    from consumer import run_consumer
-    from consumer.settings import ConsumerSettings
+    from consumer.runtime import main as consumer_main
 
-    settings = ConsumerSettings.from_env(os.environ)
-    run_consumer(settings, _stop_on_signals(), own_process=True)
-    return 0
+    # The same process as `python -m consumer`: logging, log level, signals, exit status.
+    return consumer_main(os.environ)
 
 
 def _cmd_token_new(args: argparse.Namespace) -> int:
+    from ingest_service.errors import IngestConfigError
     from ingest_service.tokens import new_token
 
-    token, line = new_token(args.service)
+    try:
+        token, line = new_token(args.service)
+    except IngestConfigError as error:
+        print(f"afissue token new: {error}", file=sys.stderr)
+        return 2
     if args.append:
-        with open(args.append, "a", encoding="utf-8") as tokens_file:
-            tokens_file.write(line + "\n")
+        try:
+            with open(args.append, "a", encoding="utf-8") as tokens_file:
+                tokens_file.write(line + "\n")
+        except OSError as error:
+            print(f"afissue token new: cannot append to {args.append!r}: {error}", file=sys.stderr)
+            return 2
     print(f"token: {token}")
     print(f"line:  {line}")
     if not args.append:

@@ -4,6 +4,10 @@ Starts (or reuses) Redis and the Firestore emulator, an embedded Kafka (librdkaf
 mock cluster, which lives in this process), then the ingest API and a consumer as
 child processes pointed at them, and prints one fixed-format line per component.
 Everything stops on Ctrl-C / SIGTERM.
+
+Each child's output goes to ``<log dir>/<name>.log`` (the ``logs:`` line names the
+directory); the consumer's lines are also shown in the terminal, prefixed
+``consumer | ``, since they say what happens to the events (e.g. each new issue).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from collections.abc import Callable
@@ -69,6 +74,13 @@ class DevSettings:
         return from_env(cls, environ, **overrides)
 
 
+def _print_line(text: str) -> None:
+    """Print *text* in one write, so lines of the consumer's echo thread and the main
+    thread do not interleave mid-line."""
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
 def _healthy(url: str) -> bool:
     with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310
         return bool(response.status == 200)
@@ -79,6 +91,7 @@ class _Child:
     name: str
     proc: subprocess.Popen[bytes]
     log_path: Path
+    echo: threading.Thread | None = None
 
 
 class DevStack:
@@ -89,7 +102,7 @@ class DevStack:
         settings: DevSettings,
         *,
         log_dir: Path | None = None,
-        echo: Callable[[str], None] = print,
+        echo: Callable[[str], None] = _print_line,
     ) -> None:
         self.settings = settings
         self._echo = echo
@@ -155,24 +168,44 @@ class DevStack:
             f"ingest API on {self.ingest_url} (log: {self._log_dir / 'ingest.log'})",
         )
         if self.settings.consumer:
-            self._spawn("consumer", ["consumer"])
+            self._spawn("consumer", ["consumer"], echo_prefix="consumer | ")
         self._echo(f"ingest: {self.ingest_url}")
         self._echo(f"kafka: {self.kafka_bootstrap}")
         self._echo(f"redis: {self.redis_url}")
         self._echo(f"firestore: {self.firestore_host}")
+        names = ", ".join(f"{child.name}.log" for child in self._children)
+        self._echo(f"logs: {self._log_dir} ({names})")
 
-    def _spawn(self, name: str, args: list[str]) -> None:
+    def _spawn(self, name: str, args: list[str], *, echo_prefix: str | None = None) -> None:
+        """Start ``afissue ARGS`` writing to ``<name>.log``; with *echo_prefix* its lines
+        are also echoed, prefixed, as they come."""
         log_path = self._log_dir / f"{name}.log"
         log: IO[bytes] = log_path.open("ab")
         with log:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "afissue", *args],
                 env=self.child_environment(),
-                stdout=log,
+                stdout=log if echo_prefix is None else subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        self._children.append(_Child(name, proc, log_path))
+        child = _Child(name, proc, log_path)
+        if echo_prefix is not None:
+            child.echo = threading.Thread(
+                target=self._tee, args=(proc, log_path, echo_prefix), name=f"afissue-dev-{name}",
+                daemon=True,
+            )
+            child.echo.start()
+        self._children.append(child)
+
+    def _tee(self, proc: subprocess.Popen[bytes], log_path: Path, prefix: str) -> None:
+        """Copy *proc*'s output to *log_path* and, line by line, to the terminal."""
+        assert proc.stdout is not None
+        with proc.stdout, log_path.open("ab") as log:
+            for raw in proc.stdout:
+                log.write(raw)
+                log.flush()
+                self._echo(prefix + raw.decode("utf-8", "replace").rstrip("\r\n"))
 
     def check(self) -> None:
         """Raise ``ServiceError`` when a child process has died."""
@@ -193,6 +226,8 @@ class DevStack:
     def stop(self) -> None:
         for child in reversed(self._children):
             stop_process_group(child.proc, timeout=15)
+            if child.echo is not None:
+                child.echo.join(5)  # its last lines (the shutdown) still reach the terminal
         self._children.clear()
         if self._kafka is not None:
             self._kafka.close()

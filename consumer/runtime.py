@@ -1,18 +1,93 @@
-"""The garbage collector of a consumer process, set for throughput.
+"""The consumer as a process: its entry point, logging and garbage-collector settings.
 
-A poll batch keeps ~500 decoded events (about a dozen containers each) alive until they
-are counted. With CPython's default young-generation threshold of 700 allocations the
-collector ran every ~60 events, moved live batches into the older generations, and its
-full collections walked the whole gRPC / Firestore / Kafka heap: about a tenth of the
-loop's time. Freezing what start-up made and collecting the young generation every
-``threshold`` allocations leaves the short-lived events to reference counting.
+:func:`main` is the one entry point of a consumer process, behind both
+``python -m consumer`` and ``afissue consumer`` (what the Dockerfile and docker-compose
+run), so both log the same lines at the same level.
+
+The garbage collector is set for throughput (:func:`tune_gc`). A poll batch keeps ~500
+decoded events (about a dozen containers each) alive until they are counted. With
+CPython's default young-generation threshold of 700 allocations the collector ran every
+~60 events, moved live batches into the older generations, and its full collections
+walked the whole gRPC / Firestore / Kafka heap: about a tenth of the loop's time.
+Freezing what start-up made and collecting the young generation every ``threshold``
+allocations leaves the short-lived events to reference counting.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import gc
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Mapping
+from types import FrameType
 
-__all__ = ["tune_gc"]
+from afissue_logging.config import SettingsError, from_env, setting
+
+__all__ = ["LOG_FORMAT", "LogLevelError", "ProcessSettings", "configure_logging", "main", "tune_gc"]
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+_LEVELS = ("debug", "info", "warning", "error", "critical")
+
+log = logging.getLogger("consumer")
+
+
+class LogLevelError(ValueError):
+    """``AFISSUE_LOG_LEVEL`` names no logging level."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ProcessSettings:
+    """Settings of the consumer process itself, apart from what it consumes."""
+
+    # TODO: belongs in ConsumerSettings (and so in docs/configuration.md); kept here
+    # while consumer/settings.py is changed elsewhere.
+    log_level: str = setting(
+        "info", "AFISSUE_LOG_LEVEL", "Log level of the consumer (debug, info, warning, error)."
+    )
+
+
+def configure_logging(level: str) -> None:
+    """Log to stderr at *level* (a level name, any case) with timestamps and logger names.
+
+    ``LogLevelError`` names the value when it is not a level, instead of logging's own
+    ``ValueError`` from deep inside ``basicConfig``.
+    """
+    name = level.strip().lower()
+    if name not in _LEVELS:
+        raise LogLevelError(f"AFISSUE_LOG_LEVEL {level!r} is not one of {', '.join(_LEVELS)}")
+    logging.basicConfig(level=name.upper(), format=LOG_FORMAT, stream=sys.stderr, force=True)
+
+
+def main(environ: Mapping[str, str] | None = None) -> int:
+    """Run one consumer configured from *environ* (default ``os.environ``) until SIGTERM
+    or SIGINT, which finish the batch, flush and commit; the exit status.
+
+    A setting that cannot be used is one line on stderr and exit status 2.
+    """
+    from consumer import ConsumerSettings, run_consumer
+
+    environ = os.environ if environ is None else environ
+    try:
+        process = from_env(ProcessSettings, environ)
+        configure_logging(process.log_level)
+        settings = ConsumerSettings.from_env(environ)
+    except (SettingsError, LogLevelError) as exc:
+        print(f"consumer: {exc}", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal %s: finishing the batch", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    run_consumer(settings, stop, own_process=True)
+    return 0
 
 
 def tune_gc(threshold: int) -> None:

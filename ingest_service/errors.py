@@ -13,7 +13,7 @@
         ├── UnsupportedMediaType     415  not application/json
         ├── ValidationFailed         422  schema violation
         ├── RateLimited              429  the service's rate limit is used up
-        └── ServiceUnavailable       503  Kafka did not confirm in time
+        └── ServiceUnavailable       503  Kafka did not confirm in time, or tokens unreadable
 
 Every :class:`ApiError` renders as ``{"error": {"status", "code", "field", "message"}}``
 so that clients and people both see which field was wrong.
@@ -141,7 +141,8 @@ class RateLimited(ApiError):
 
 
 class ServiceUnavailable(ApiError):
-    """503: Kafka did not confirm the write; the client keeps the event and retries."""
+    """503: Kafka did not confirm the write, or the tokens file cannot be read; the
+    client keeps the event and retries."""
 
     status = 503
     code = "unavailable"

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
 from afissue_logging import wire
 
 __all__ = [
+    "ISSUE_TYPES",
+    "PRIORITIES",
     "AcceptedItem",
     "AcceptedResponse",
     "BatchResponse",
@@ -31,7 +33,18 @@ __all__ = [
 ]
 
 Level = Literal["debug", "info", "warning", "error", "critical"]
+
+# TODO: the vocabularies are part of the wire contract; move them to
+# afissue_logging/wire.py (so the client can check what it sends) and import them here.
+#: What kind of problem an event reports (``type``); the client's ``log_issue`` sends "bug".
+IssueType = Literal["bug", "error", "crash", "performance", "security", "other"]
+#: How urgent it is (``priority``); ``log_issue`` sends "medium" unless told otherwise.
+Priority = Literal["low", "medium", "high", "critical"]
+ISSUE_TYPES: tuple[str, ...] = get_args(IssueType)
+PRIORITIES: tuple[str, ...] = get_args(Priority)
 _LEVEL_ALIASES = {"warn": "warning", "fatal": "critical", "exception": "error", "err": "error"}
+
+_VOCABULARY = frozenset(ISSUE_TYPES) | frozenset(PRIORITIES)
 
 # RFC 3339 allows a leap second (:60); Python's datetime does not, so it becomes :59.
 _LEAP_SECOND = re.compile(r"^(.{10}[Tt ]\d\d:\d\d:)60")
@@ -90,8 +103,12 @@ class IssueEvent(_Model):
     )
     title: str = Field(min_length=1, description="Short summary shown in issue lists.")
     description: str | None = None
-    type: ShortText | None = Field(default=None, description="E.g. bug, error, crash.")
-    priority: ShortText | None = Field(default=None, description="E.g. low, medium, high.")
+    type: IssueType | None = Field(
+        default=None, description="Kind of problem, any case; unknown values are refused (422)."
+    )
+    priority: Priority | None = Field(
+        default=None, description="Urgency, any case; unknown values are refused (422)."
+    )
     reporter_id: ShortText | None = None
     service: Identifier | None = Field(
         default=None, description="Ignored in favour of the token's service when authenticated."
@@ -137,6 +154,13 @@ class IssueEvent(_Model):
         """Free-form maps as they will be stored (``wire.firestore_safe``): nested arrays
         as JSON text, reserved keys escaped, bounded; the user sees what Kafka holds."""
         return None if value is None else wire.firestore_safe(value)
+
+    @field_validator("type", "priority", mode="before")
+    @classmethod
+    def _vocabulary(cls, value: Any) -> Any:
+        if isinstance(value, str) and value not in _VOCABULARY:
+            return value.strip().lower()
+        return value
 
     @field_validator("level", mode="before")
     @classmethod

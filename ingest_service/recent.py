@@ -5,7 +5,11 @@ Keys (prefix ``afissue:`` by default), each expiring an hour after its last writ
 - ``recent`` — sorted set: issue_id scored by the last time it was seen (epoch s);
 - ``recent:{issue_id}`` — hash: title, service, level, last_seen (RFC 3339);
 - ``recent:{issue_id}:n`` — hash: minute (epoch // 60) -> events in that minute, so the
-  count shown is the number of events in the last hour, to the minute.
+  count shown is the number of events in the last hour, to the minute. Each write
+  refreshes its expiry, so an issue that never goes quiet would keep it for ever: a
+  write that finds more than an hour and a minute of fields deletes the older ones
+  (the extra minute is slack for readers whose clock is behind), so the hash holds at
+  most 61 fields and a trim reads at most about 62.
 
 Writing is one Lua call, whatever the number of events: they are first folded per issue
 (metadata of the latest, counts summed). :class:`RecentRecorder` writes a process's
@@ -31,15 +35,30 @@ local index = KEYS[1]
 local now = tonumber(ARGV[1])
 local minute = ARGV[2]
 local ttl = tonumber(ARGV[3])
-for i = 4, #ARGV, 6 do
+local keep = tonumber(ARGV[4])
+local oldest = tonumber(minute) - keep
+for i = 5, #ARGV, 6 do
   local id = ARGV[i]
   local meta = index .. ':' .. id
+  local counts = meta .. ':n'
   redis.call('ZADD', index, now, id)
   redis.call('HSET', meta, 'title', ARGV[i + 1], 'service', ARGV[i + 2],
              'level', ARGV[i + 3], 'last_seen', ARGV[i + 4])
   redis.call('EXPIRE', meta, ttl)
-  redis.call('HINCRBY', meta .. ':n', minute, ARGV[i + 5])
-  redis.call('EXPIRE', meta .. ':n', ttl + 60)
+  redis.call('HINCRBY', counts, minute, ARGV[i + 5])
+  redis.call('EXPIRE', counts, ttl + 60)
+  if redis.call('HLEN', counts) > keep then
+    local stale = {}
+    for _, field in ipairs(redis.call('HKEYS', counts)) do
+      local m = tonumber(field)
+      if m == nil or m <= oldest then
+        stale[#stale + 1] = field
+      end
+    end
+    for j = 1, #stale, 1000 do
+      redis.call('HDEL', counts, unpack(stale, j, math.min(j + 999, #stale)))
+    end
+  end
 end
 redis.call('ZREMRANGEBYSCORE', index, '-inf', now - ttl)
 redis.call('EXPIRE', index, ttl)
@@ -77,6 +96,8 @@ class RecentIssues:
     ) -> None:
         self.client = client
         self.ttl = ttl
+        #: Minute fields kept per issue: the window, plus one of slack for other clocks.
+        self.minutes_kept = -(-ttl // 60) + 1
         self._index = f"{prefix}recent"
         self._record = client.register_script(_RECORD)
 
@@ -89,7 +110,7 @@ class RecentIssues:
         if not folded:
             return
         now = time.time() if now is None else now
-        args: list[Any] = [repr(now), int(now // 60), self.ttl]
+        args: list[Any] = [repr(now), int(now // 60), self.ttl, self.minutes_kept]
         for issue_id, fields in folded.items():
             args.append(issue_id)
             args.extend(fields)

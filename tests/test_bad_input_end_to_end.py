@@ -86,7 +86,7 @@ class TestGeneratedEvents:
             if response.status_code != 202:
                 return
             answer = response.json()
-            results = answer["results"] if "results" in answer else [answer]
+            results = answer.get("results", [answer])
             events = _events(case.body)
             for index, result in enumerate(results):
                 if result.get("status") == "accepted":

@@ -13,6 +13,7 @@ import binascii
 import dataclasses
 import datetime as _dt
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,6 +24,7 @@ __all__ = [
     "Cursor",
     "InvalidQuery",
     "IssueQuery",
+    "valid_issue_id",
 ]
 
 STATUSES = ("open", "resolved", "ignored")
@@ -30,6 +32,24 @@ SORTS = ("last_seen", "count", "first_seen")
 DEFAULT_STATUS = "open"
 ANY_STATUS = "all"
 MAX_PAGE_SIZE = 500
+_MAX_ID_LENGTH = 200
+# Firestore integers are signed 64-bit; a cursor value outside cannot come from a document.
+_INT64 = range(-(2**63), 2**63)
+
+
+def valid_issue_id(issue_id: str) -> bool:
+    """Whether *issue_id* can name a Firestore document (others cannot exist): at most
+    200 characters of valid UTF-8 (no lone surrogates), no ``/``, not ``.``/``..``, not
+    ``__reserved__``."""
+    if not 0 < len(issue_id) <= _MAX_ID_LENGTH or "/" in issue_id:
+        return False
+    if issue_id in (".", "..") or (issue_id.startswith("__") and issue_id.endswith("__")):
+        return False
+    try:
+        issue_id.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class InvalidQuery(ValueError):
@@ -61,17 +81,22 @@ class Cursor:
             padded = token + "=" * (-len(token) % 4)
             data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
             sort, kind, value, issue_id = data["s"], data["k"], data["v"], data["id"]
-            if sort not in SORTS or not isinstance(issue_id, str) or not issue_id:
+            if sort not in SORTS or not isinstance(issue_id, str) or not valid_issue_id(issue_id):
                 raise ValueError(token)
             if kind == "t" and isinstance(value, str):
                 moment = _dt.datetime.fromisoformat(value)
                 if moment.tzinfo is None:
                     raise ValueError(value)
-                return cls(sort, moment, issue_id)
-            if kind == "n" and isinstance(value, int | float) and not isinstance(value, bool):
+                # Out of Firestore's (and datetime's) range once in UTC: OverflowError.
+                return cls(sort, moment.astimezone(_dt.UTC), issue_id)
+            if kind == "n" and isinstance(value, int) and not isinstance(value, bool):
+                if value not in _INT64:
+                    raise ValueError(value)
+                return cls(sort, value, issue_id)
+            if kind == "n" and isinstance(value, float) and math.isfinite(value):
                 return cls(sort, value, issue_id)
             raise ValueError(token)
-        except (ValueError, KeyError, TypeError, UnicodeError, binascii.Error):
+        except (ValueError, KeyError, TypeError, OverflowError, binascii.Error):
             raise InvalidQuery(f"cursor {token[:40]!r} is not a page cursor") from None
 
 

@@ -13,7 +13,7 @@ import datetime as _dt
 import threading
 from typing import Any
 
-from ingest_service.ui.query import STATUSES, Cursor, IssueQuery
+from ingest_service.ui.query import STATUSES, Cursor, IssueQuery, valid_issue_id
 
 __all__ = [
     "ACTIONS",
@@ -29,7 +29,6 @@ __all__ = [
 
 ACTIONS = {"resolve": "resolved", "ignore": "ignored", "reopen": "open"}
 _SCAN_BATCH = 200
-_MAX_ID_LENGTH = 200
 
 
 class IssueNotFound(LookupError):
@@ -83,16 +82,6 @@ class LazyFirestore:
 
     def transaction(self) -> Any:
         return self.client().transaction()
-
-
-def valid_issue_id(issue_id: str) -> bool:
-    """Whether *issue_id* can name a Firestore document (others cannot exist)."""
-    return (
-        0 < len(issue_id) <= _MAX_ID_LENGTH
-        and "/" not in issue_id
-        and issue_id not in (".", "..")
-        and not (issue_id.startswith("__") and issue_id.endswith("__"))
-    )
 
 
 @dataclasses.dataclass(frozen=True)

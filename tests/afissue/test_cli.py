@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 
 def _afissue(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("AFISSUE_")}
@@ -40,3 +42,15 @@ class TestTokenCommand:
         line = tokens.read_text().strip()
         assert line == f"pricing {hashlib.sha256(token.encode()).hexdigest()}"
         assert token not in tokens.read_text()
+
+    @pytest.mark.parametrize("service", ["ñame", "two words", "", "x" * 129, "#ops", "tab\there"])
+    def test_unusable_service_name_is_a_clear_error(self, tmp_path: Path, service: str) -> None:
+        """A name the tokens file cannot hold exits 2 with one line naming it; nothing is
+        appended."""
+        tokens = tmp_path / "tokens"
+        result = _afissue("token", "new", service, "--append", str(tokens))
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert result.stderr.startswith("afissue token new: service name "), result.stderr
+        assert "Traceback" not in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+        assert not tokens.exists()

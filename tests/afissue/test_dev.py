@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from afissue.demo import BURST, EXPECTED_OCCURRENCES
 from afissue.services import FirestoreEmulator, free_port
@@ -65,6 +66,13 @@ class TestDevDemo:
         assert summary in result.stdout, result.stdout + result.stderr
         counts = [int(m) for m in re.findall(r"\s(\d+)\s+open\s", result.stdout)]
         assert sorted(counts, reverse=True)[:2] == [BURST, 7], result.stdout
+        created = [line for line in lines if line.startswith("consumer | ")]
+        assert any("Created issue" in line and "from Kafka" in line for line in created), (
+            result.stdout
+        )
+        [logs] = [line for line in lines if line.startswith("logs: ")]
+        log_dir = Path(logs.removeprefix("logs: ").split(" ")[0])
+        assert "Created issue" in (log_dir / "consumer.log").read_text(), logs
 
 
 class TestDevWithoutConsumer:

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import random
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +21,7 @@ from tests.consumer.helpers import (
     processes,
     produce,
     running,
+    settings_env,
     wait_counts,
     wait_for,
 )
@@ -91,3 +97,69 @@ class TestKill9:
                 process.kill9()
             started.append(ConsumerProcess(settings, tmp_path))
             wait_counts(db, settings, expected, timeout=120)
+
+
+class TestDeployedEntryPoint:
+    """``afissue consumer``, what the Dockerfile and docker-compose run."""
+
+    @staticmethod
+    def _start(settings: ConsumerSettings, log_path: Path, **env: str) -> subprocess.Popen[bytes]:
+        """``afissue consumer`` on *settings*, its output in *log_path*; AFISSUE_LOG_LEVEL
+        only when given in *env*."""
+        inherited = {k: v for k, v in os.environ.items() if k != "AFISSUE_LOG_LEVEL"}
+        with open(log_path, "wb") as log:
+            return subprocess.Popen(
+                [sys.executable, "-m", "afissue", "consumer"],
+                env={**inherited, **settings_env(settings), **env},
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+
+    @staticmethod
+    def _stop(proc: subprocess.Popen[bytes]) -> int:
+        """SIGTERM, then SIGKILL if it does not exit in time; the exit status."""
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        try:
+            return proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+            raise
+
+    def test_logs_each_new_issue_like_python_m_consumer(
+        self, settings: ConsumerSettings, db: Any, tmp_path: Path
+    ) -> None:
+        """Its output has the 'Created issue ... from Kafka' line of a new issue, timestamped
+        and levelled like ``python -m consumer``'s, at the default (info) level."""
+        log_path = tmp_path / "afissue-consumer.log"
+        proc = self._start(settings, log_path)
+        try:
+            produce(settings.kafka_bootstrap, settings.kafka_topic, [make_event("issue-log")])
+            wait_counts(db, settings, {"issue-log": 1})
+            wait_for(lambda: "Created issue issue-log from Kafka" in log_path.read_text(),
+                     30, f"the created-issue line in {log_path.read_text()!r}")
+        finally:
+            assert self._stop(proc) == 0, log_path.read_text()
+        line = next(x for x in log_path.read_text().splitlines() if "Created issue" in x)
+        assert " INFO consumer" in line, line
+
+    def test_log_level_setting_is_honoured(self, settings: ConsumerSettings, tmp_path: Path) -> None:
+        """AFISSUE_LOG_LEVEL=warning (any case) hides info lines; a bad level is a one-line error."""
+        log_path = tmp_path / "quiet.log"
+        proc = self._start(settings, log_path, AFISSUE_LOG_LEVEL="warning")
+        try:
+            produce(settings.kafka_bootstrap, settings.kafka_topic, [make_event("issue-quiet")])
+            time.sleep(3)
+        finally:
+            assert self._stop(proc) == 0, log_path.read_text()
+        assert "Created issue" not in log_path.read_text()
+
+        bad_path = tmp_path / "bad.log"
+        bad = self._start(settings, bad_path, AFISSUE_LOG_LEVEL="chatty")
+        try:
+            assert bad.wait(30) == 2
+        finally:
+            self._stop(bad)
+        output = bad_path.read_text()
+        assert "AFISSUE_LOG_LEVEL" in output and "'chatty'" in output, output
+        assert "Traceback" not in output

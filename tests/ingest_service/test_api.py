@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from pathlib import Path
 
 from flask.testing import FlaskClient
 
@@ -107,3 +108,31 @@ class TestBatch:
             "Other",
             "Payment failed",
         ]
+
+
+class TestClientVocabulary:
+    """Every type and priority the client sends by itself is in the API's vocabularies."""
+
+    def test_log_issue_defaults_and_the_demo_are_accepted(
+        self, client: FlaskClient, tmp_path: Path
+    ) -> None:
+        """log_issue()'s defaults (bug, medium) and the demo's high priority get 202."""
+        from afissue_logging import IssueTrackerClient
+        from afissue_logging.testing import CapturingTransport, reset
+
+        transport = CapturingTransport()
+        reporter = IssueTrackerClient(
+            url="http://ingest.invalid", service="svc", spool_dir=str(tmp_path),
+            transport=transport,
+        )
+        try:
+            reporter.log_issue("Defaults", "d")
+            reporter.log_issue("Demo", "d", type="bug", priority="high")
+            assert reporter.flush(10)
+        finally:
+            reset()
+        events = transport.events
+        assert {(e["type"], e["priority"]) for e in events} == {("bug", "medium"), ("bug", "high")}
+        for event in events:
+            response = client.post("/api/v1/issues", json=event)
+            assert response.status_code == 202, response.get_json()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -114,3 +115,53 @@ class TestAuthentication:
             handle.write(line + "  \n")
 
         assert secured.post(URL, json=SEED_BODY, headers=_bearer(token)).status_code == 202
+
+
+class TestTokensFileReload:
+    """The app reloads the tokens file without keeping revoked tokens alive."""
+
+    def test_revoking_with_a_malformed_line_left_in_the_file_is_401(
+        self, make_app: Any, settings: IngestSettings, tmp_path: Path
+    ) -> None:
+        """The revoked token is refused; the token of an intact line still posts."""
+        revoked, revoked_line = new_token("checkout")
+        kept, kept_line = new_token("billing")
+        path = tmp_path / "tokens"
+        path.write_text(f"{revoked_line}\n{kept_line}\n")
+        app: Flask = make_app(
+            dataclasses.replace(settings, allow_open=False, tokens_file=str(path))
+        )
+        client = app.test_client()
+        assert client.post(URL, json=SEED_BODY, headers=_bearer(revoked)).status_code == 202
+
+        path.write_text(f"{kept_line}\ncheckout {revoked_line.split()[1][:-1]}\n")
+        time.sleep(1.1)  # past the store's recheck interval (a known token does not look)
+
+        refused = client.post(URL, json=SEED_BODY, headers=_bearer(revoked))
+        assert refused.status_code == 401, refused.get_data(as_text=True)
+        assert client.post(URL, json=SEED_BODY, headers=_bearer(kept)).status_code == 202
+
+    def test_unreadable_tokens_file_is_503_and_not_ready(
+        self, make_app: Any, settings: IngestSettings, tmp_path: Path
+    ) -> None:
+        """No token is accepted while the file cannot be read; clients are told to retry
+        (503 + Retry-After, so they keep their events) and readiness fails."""
+        token, line = new_token("checkout")
+        path = tmp_path / "tokens"
+        path.write_text(line + "\n")
+        app: Flask = make_app(
+            dataclasses.replace(settings, allow_open=False, tokens_file=str(path))
+        )
+        client = app.test_client()
+        path.unlink()
+        path.mkdir()
+        time.sleep(1.1)  # past the store's recheck interval
+
+        response = client.post(URL, json=SEED_BODY, headers=_bearer(token))
+
+        assert response.status_code == 503, response.get_data(as_text=True)
+        assert response.headers["Retry-After"]
+        assert response.get_json()["error"]["field"] == "Authorization"
+        ready = client.get("/api/health/ready")
+        assert ready.status_code == 503
+        assert ready.get_json()["dependencies"]["tokens"]["ok"] is False

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ingest_service import IngestSettings
+from ingest_service.models import ISSUE_TYPES, PRIORITIES
 from tests.ingest_service.conftest import SEED_BODY
 
 URL = "/api/v1/issues"
@@ -281,6 +282,28 @@ class TestValidationFailed:
         error = _error(client.post(URL, json={"count": 0, "pid": -1}), 422)
 
         assert {d["field"] for d in error["details"]} == {"title", "count", "pid"}
+
+
+    @pytest.mark.parametrize(
+        ("field", "allowed"),
+        [("type", ISSUE_TYPES), ("priority", PRIORITIES)],
+    )
+    def test_unknown_vocabulary_value_names_the_allowed_ones(
+        self, client: FlaskClient, field: str, allowed: tuple[str, ...]
+    ) -> None:
+        """A type or priority outside its vocabulary is 422 listing every allowed value."""
+        error = _error(client.post(URL, json={**SEED_BODY, field: "urgent-ish"}), 422)
+
+        assert error["field"] == field
+        for value in allowed:
+            assert f"'{value}'" in error["message"], error["message"]
+
+    @pytest.mark.parametrize(("field", "value"), [("type", " Bug "), ("priority", "HIGH")])
+    def test_vocabulary_values_are_read_in_any_case(
+        self, client: FlaskClient, field: str, value: str
+    ) -> None:
+        """Case and surrounding spaces do not matter."""
+        assert client.post(URL, json={**SEED_BODY, field: value}).status_code == 202
 
 
 class TestOtherRoutes:

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import negative_data_rejection
 
 from ingest_service import IngestSettings
-from ingest_service.models import IssueEvent
+from ingest_service.models import ISSUE_TYPES, PRIORITIES, IssueEvent
 
 
 class TestOpenApiDocument:
@@ -27,6 +27,15 @@ class TestOpenApiDocument:
         assert event["required"] == ["title"]
         assert set(event["properties"]) == set(IssueEvent.model_fields)
         assert "/api/v1/issues" in document["paths"]
+
+    def test_type_and_priority_are_enums_of_their_vocabularies(self, client: FlaskClient) -> None:
+        """The allowed values of type and priority are published as enums."""
+        document = client.get("/api/v1/openapi.json").get_json()
+        properties = document["components"]["schemas"]["IssueEvent"]["properties"]
+
+        for field, vocabulary in (("type", ISSUE_TYPES), ("priority", PRIORITIES)):
+            [enum] = [option["enum"] for option in properties[field]["anyOf"] if "enum" in option]
+            assert enum == list(vocabulary), field
 
 
 @pytest.fixture

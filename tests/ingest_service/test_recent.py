@@ -65,6 +65,64 @@ class TestRecentIssues:
         client.close()
 
 
+class TestMinuteCountsAreTrimmed:
+    """The per-minute count hash of an issue that never goes quiet stays about an hour long."""
+
+    def test_hours_of_minutes_keep_the_hash_at_most_61_fields_and_counts_right(
+        self, redis_url: str
+    ) -> None:
+        """Six hours of events, one or more a minute (some minutes skipped), leave at most
+        61 minute fields, and the count shown is always the last hour's events."""
+        client = redis.Redis.from_url(redis_url)
+        recent = RecentIssues(client, "trim:", ttl=3600)
+        start = 1_700_000_040.0
+        sent: dict[int, int] = {}
+        for minute in range(6 * 60):
+            if minute % 7 == 3:
+                continue  # quiet minutes: the trim cannot rely on seeing every minute
+            now = start + minute * 60 + 5
+            count = 1 + minute % 3
+            event = {"issue_id": "hot", "title": "t", "service": "s", "received_at": "x",
+                     "count": count}
+            recent.record([event], now=now)
+            sent[minute] = count
+            fields = client.hlen("trim:recent:hot:n")
+            assert fields <= 61, (minute, fields)
+            [row] = recent.list(now=now)
+            first_minute = (now - 3600) // 60
+            in_window = sum(n for m, n in sent.items() if (start + m * 60) // 60 > first_minute)
+            assert row.count == in_window, minute
+
+    def test_trim_keeps_a_minute_of_slack_for_other_clocks(self, redis_url: str) -> None:
+        """A reader whose clock is a minute behind the writer's still sees its whole hour
+        (the writer keeps the minute before its own hour)."""
+        client = redis.Redis.from_url(redis_url)
+        recent = RecentIssues(client, "slack:", ttl=3600)
+        event = {"issue_id": "i", "title": "t", "service": "s", "received_at": "x", "count": 1}
+        start = 1_700_000_040.0
+        for minute in range(120):
+            recent.record([event], now=start + minute * 60)
+
+        [row] = recent.list(now=start + 118 * 60)
+
+        assert row.count == 61  # minutes 59..119: its hour, and the writer's minute ahead
+
+
+    def test_a_hash_grown_before_the_trim_is_cut_on_its_next_write(self, redis_url: str) -> None:
+        """Days of minute fields left by an older version go at the next event."""
+        client = redis.Redis.from_url(redis_url)
+        recent = RecentIssues(client, "legacy:", ttl=3600)
+        now = 1_700_000_040.0
+        minute = int(now // 60)
+        client.hset("legacy:recent:old:n", mapping={str(minute - m): 1 for m in range(1, 5000)})
+        event = {"issue_id": "old", "title": "t", "service": "s", "received_at": "x", "count": 1}
+
+        recent.record([event], now=now)
+
+        assert client.hlen("legacy:recent:old:n") == 61
+        assert recent.list(now=now)[0].count == 60
+
+
 class TestRecentRecorder:
     """First sightings written at once, repeats folded into background writes."""
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as _dt
+import json
+from typing import Any
 
 import pytest
 
@@ -24,6 +27,29 @@ class TestCursor:
     @pytest.mark.parametrize("token", ["", "%%%", "bm90IGpzb24", "eyJzIjogInRpdGxlIn0"])
     def test_garbage_is_invalid(self, token: str) -> None:
         """Anything not made by ``encode`` is an ``InvalidQuery``."""
+        with pytest.raises(InvalidQuery, match="cursor"):
+            Cursor.decode(token)
+
+
+    @pytest.mark.parametrize(
+        "document",
+        [
+            {"s": "count", "k": "n", "v": 2**63, "id": "a"},
+            {"s": "count", "k": "n", "v": -(2**63) - 1, "id": "a"},
+            {"s": "count", "k": "n", "v": float("inf"), "id": "a"},
+            {"s": "count", "k": "n", "v": float("nan"), "id": "a"},
+            {"s": "last_seen", "k": "t", "v": "0001-01-01T00:00:00+01:00", "id": "a"},
+            {"s": "count", "k": "n", "v": 1, "id": ".."},
+            {"s": "count", "k": "n", "v": 1, "id": "a/b"},
+            {"s": "count", "k": "n", "v": 1, "id": "__name__"},
+            {"s": "count", "k": "n", "v": 1, "id": "\ud800"},
+            {"s": "count", "k": "n", "v": 1, "id": "x" * 201},
+        ],
+    )
+    def test_values_no_document_can_hold_are_invalid(self, document: dict[str, Any]) -> None:
+        """A cursor Firestore could not resume from (beyond int64 or timestamps, not
+        finite, an id no document can have) is refused before any query is made."""
+        token = base64.urlsafe_b64encode(json.dumps(document).encode()).decode()
         with pytest.raises(InvalidQuery, match="cursor"):
             Cursor.decode(token)
 
