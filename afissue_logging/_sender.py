@@ -94,7 +94,8 @@ class Sender:
         self._custom_transport = transport
         self._transport: Transport = transport or HttpTransport(settings.url)
         self._policy = RetryPolicy(settings.backoff_base, settings.backoff_max, settings.max_retries)
-        from afissue_logging.spool import Spool  # deferred: pathlib only when configured
+        _preload()
+        from afissue_logging.spool import Spool
 
         self._spool: Spool | None = (
             Spool(settings.spool_dir or ".", settings.service, settings.spool_max_bytes)
@@ -483,6 +484,10 @@ class Sender:
         except SpoolError:
             self._drop("spool_error", batch.occurrences)
             return False
+        except Exception:  # noqa: BLE001 - the batch is ours to account for, whatever failed
+            self._count_internal()
+            self._drop("spool_error", batch.occurrences)
+            return False
         self._drop("spool_full", dropped)
         self._replay_wanted = True
         return True
@@ -499,7 +504,12 @@ class Sender:
 
     def _deliver(self, batch: _Batch) -> str:
         """POST *batch*; account for it; _OK, _DONE (dropped/partly) or _RETRY."""
-        body = _encode_body(batch.events)
+        try:
+            body = _encode_body(batch.events)
+        except Exception:  # noqa: BLE001 - an unencodable batch never will be: drop it, counted
+            self._count_internal()
+            self._drop("internal", batch.occurrences)
+            return _DONE
         compressed = len(body) >= self.settings.gzip_min_bytes
         if compressed:
             import gzip
@@ -515,6 +525,12 @@ class Sender:
         try:
             response = self._transport.send(body, self._headers(compressed), timeout)
         except TransportError:
+            self._backoff(None)
+            return _RETRY
+        except Exception:  # noqa: BLE001
+            # A bug or a broken environment (say, a half-imported module inherited through
+            # fork()) must not lose the batch: it is retried and then spooled like any failure.
+            self._count_internal()
             self._backoff(None)
             return _RETRY
         finally:
@@ -566,10 +582,20 @@ class Sender:
             self._unreported = {}
         if not unreported:
             return
-        total = sum(unreported.values())
         if self._deadline is not None:
             self._restore_unreported(unreported)
             return
+        try:
+            delivered = self._send_drop_report(unreported)
+        except Exception:  # noqa: BLE001
+            self._count_internal()
+            delivered = False
+        if not delivered:
+            self._restore_unreported(unreported)
+
+    def _send_drop_report(self, unreported: dict[str, int]) -> bool:
+        """POST the drop report event; True if the API accepted it."""
+        total = sum(unreported.values())
         event = self._builder.build(
             snapshot_manual(
                 {
@@ -590,13 +616,25 @@ class Sender:
         except TransportError:
             delivered = False
         self._count("requests")
-        if not delivered:
-            self._restore_unreported(unreported)
+        return delivered
 
     def _restore_unreported(self, unreported: dict[str, int]) -> None:
         with self._lock:
             for reason, amount in unreported.items():
                 self._unreported[reason] = self._unreported.get(reason, 0) + amount
+
+
+def _preload() -> None:
+    """Import what the sender thread needs now, on the constructing thread.
+
+    An import running on the sender thread when the process forks leaves the child
+    a half-initialised module (the import lock's owner does not exist there), so
+    nothing is imported lazily once the sender runs; see :func:`_transport.preload`.
+    """
+    import email.utils  # noqa: F401 - HTTP-date Retry-After values
+    import gzip  # noqa: F401 - large bodies, spooled bodies
+
+    import afissue_logging.spool  # noqa: F401
 
 
 def _new_id() -> str:

@@ -278,3 +278,23 @@ class TestForkGuard:
         assert handler.flush(10)
         assert handler.stats()["sent"] == 1
         assert [e["message"] for e in transport.events] == ["before", "after"]
+
+
+class TestFaultsInsideTheSender:
+    def test_exception_while_sending_spools_instead_of_losing(
+        self, capture: Any, spool_dir: str
+    ) -> None:
+        """A send that raises something other than a transport error (here http.client
+        refusing a token with a line break as a header value) retries, then spools: the
+        events are accounted for, never silently gone."""
+        handler = IssueHandler(
+            url=capture.url, service="svc", spool_dir=spool_dir, token="abc\ndef",
+            flush_interval=0.01, backoff_base=0.001, backoff_max=0.005, max_retries=2,
+        )
+        _log(handler, "one", "two", "three")
+        assert handler.flush(10)
+        stats = handler.stats()
+        assert stats["sent"] + stats["spooled"] + stats["dropped_total"] == 3
+        assert stats["spooled"] == 3
+        assert stats["internal_errors"] >= 1
+        assert capture.events == []
