@@ -32,12 +32,12 @@ from afissue_logging._ids import new_event_id
 from afissue_logging._queue import SnapshotQueue
 from afissue_logging._retry import RetryPolicy, parse_retry_after
 from afissue_logging._snapshot import Snapshot, snapshot_manual
-from afissue_logging._transport import HttpTransport, Transport, TransportError
+from afissue_logging._transport import HttpTransport, Transport, TransportError, TransportTimeout
 from afissue_logging.aggregate import Aggregator
 from afissue_logging.settings import ClientSettings
 from afissue_logging.wire import EventDict, encode_event
 
-__all__ = ["DROP_REASONS", "Sender", "get_sender", "reset_senders", "shutdown_all"]
+__all__ = ["DROP_REASONS", "FAILURE_REASONS", "Sender", "get_sender", "reset_senders", "shutdown_all"]
 
 DROP_REASONS = (
     "queue_full",
@@ -49,6 +49,10 @@ DROP_REASONS = (
     "internal",
     "shutdown",
 )
+# Why an exchange failed (a failed exchange is retried, then spooled): no answer,
+# a 408/429/5xx status, a 2xx whose body is not the ingest API's answer (a wrong URL
+# reaching some other web server), or an exception inside the client.
+FAILURE_REASONS = ("connection", "timeout", "status", "bad_answer", "internal")
 _REPLAY_PER_PUMP = 20
 _DRAIN_PER_WAKE = 2_000
 # While offline, windows only go to disk: aggregate 10x longer and larger.
@@ -83,7 +87,34 @@ class _Batch:
         return sum(e.get("count", 1) for e in self.events)
 
 
-_OK, _RETRY, _DONE = "ok", "retry", "done"
+_ANSWER_STATUSES = frozenset({"accepted", "rejected"})
+
+
+def _rejected_occurrences(events: list[EventDict], body: bytes) -> int | None:
+    """Occurrences the ingest API's 2xx *body* rejects; None if *body* is not its answer.
+
+    The answer is ``{"results": [...]}`` with one ``{"status": "accepted" | "rejected"}``
+    per event (or, for one event, ``{"id", "issue_id", "status": "accepted"}``).
+    """
+    try:
+        payload = json.loads(body.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(payload, dict):
+        return None
+    results = payload.get("results")
+    if results is None and len(events) == 1 and "id" in payload:
+        results = [payload]
+    if not isinstance(results, list) or len(results) != len(events):
+        return None
+    rejected = 0
+    for event, result in zip(events, results, strict=True):
+        status = result.get("status") if isinstance(result, dict) else None
+        if status not in _ANSWER_STATUSES:
+            return None
+        if status == "rejected":
+            rejected += event.get("count", 1)
+    return rejected
 
 
 class Sender:
@@ -94,7 +125,8 @@ class Sender:
         self._custom_transport = transport
         self._transport: Transport = transport or HttpTransport(settings.url)
         self._policy = RetryPolicy(settings.backoff_base, settings.backoff_max, settings.max_retries)
-        from afissue_logging.spool import Spool  # deferred: pathlib only when configured
+        _preload()
+        from afissue_logging.spool import Spool
 
         self._spool: Spool | None = (
             Spool(settings.spool_dir or ".", settings.service, settings.spool_max_bytes)
@@ -118,6 +150,7 @@ class Sender:
              "spooled", "replayed"), 0
         )
         self._dropped: dict[str, int] = dict.fromkeys(DROP_REASONS, 0)
+        self._failures_by: dict[str, int] = dict.fromkeys(FAILURE_REASONS, 0)
         self._internal_errors = 0
         self._unreported: dict[str, int] = {}
         self._agg = Aggregator()
@@ -247,7 +280,9 @@ class Sender:
             **counts,
             "dropped": dropped,
             "dropped_total": sum(dropped.values()),
+            "failures": dict(self._failures_by),
             "spool_files": self._spool.pending() if self._spool else 0,
+            "spool_occurrences": self._spool.pending_occurrences() if self._spool else 0,
             "internal_errors": self._internal_errors,
         }
 
@@ -369,23 +404,25 @@ class Sender:
             return
         size = max(self.settings.batch_size, 1)
         for start in range(0, len(events), size):
-            batch = _Batch(events[start : start + size], created)
             if self._in_backoff():
                 self._to_spool(_Batch(events[start:], created))
                 return
-            if self._deliver(batch) == _RETRY:
+            leftover = self._deliver(_Batch(events[start : start + size], created))
+            if leftover is not None:
                 if final:
-                    self._to_spool(batch)
+                    self._to_spool(leftover)
                 else:
-                    self._schedule_retry(batch)
+                    self._schedule_retry(leftover)
 
     def _flush_now(self) -> None:
         self._close_window(final=True)
         if self._retry is not None:
-            batch, self._retry = self._retry, None
-            if time.monotonic() >= self._backoff_until and self._deliver(batch) != _RETRY:
-                return
-            self._to_spool(batch)
+            leftover: _Batch | None
+            leftover, self._retry = self._retry, None
+            if time.monotonic() >= self._backoff_until:
+                leftover = self._deliver(leftover)
+            if leftover is not None:
+                self._to_spool(leftover)
 
     def _stop(self, stop: _Stop) -> None:
         self._deadline = stop.deadline
@@ -403,7 +440,7 @@ class Sender:
 
     def _schedule_retry(self, batch: _Batch) -> None:
         batch.attempts += 1
-        if self._policy.exhausted(batch.attempts):
+        if self._policy.exhausted(batch.attempts) or self._retry is not None:
             self._to_spool(batch)
             return
         self._count("retried")
@@ -418,9 +455,9 @@ class Sender:
         """Retry the pending batch, then replay the spool, while deliveries succeed."""
         if self._retry is not None:
             batch, self._retry = self._retry, None
-            outcome = self._deliver(batch)
-            if outcome == _RETRY:
-                self._schedule_retry(batch)
+            leftover = self._deliver(batch)
+            if leftover is not None:
+                self._schedule_retry(leftover)
                 return
         if not self._replay_wanted or self._spool is None:
             return
@@ -451,17 +488,16 @@ class Sender:
         created = entry.created_ns / 1e9
         for start in range(0, len(events), size):
             batch = _Batch(events[start : start + size], created, from_spool=True)
-            outcome = self._deliver(batch)
-            if outcome == _RETRY:
-                if start == 0:
-                    self._spool.release(entry)
-                else:
-                    rest = _Batch(events[start:], created)
-                    self._spool.done(entry)
-                    self._write_spool(rest)
-                return False
-            if outcome == _OK:
-                self._count("replayed", batch.occurrences)
+            leftover = self._deliver(batch)
+            if leftover is None:
+                continue
+            if leftover is batch and start == 0:
+                self._spool.release(entry)  # nothing of it was accounted for
+            else:
+                rest = _Batch(leftover.events + events[start + size :], created)
+                self._spool.done(entry)
+                self._write_spool(rest)
+            return False
         self._spool.done(entry)
         return True
 
@@ -483,6 +519,10 @@ class Sender:
         except SpoolError:
             self._drop("spool_error", batch.occurrences)
             return False
+        except Exception:  # noqa: BLE001 - the batch is ours to account for, whatever failed
+            self._count_internal()
+            self._drop("spool_error", batch.occurrences)
+            return False
         self._drop("spool_full", dropped)
         self._replay_wanted = True
         return True
@@ -497,65 +537,97 @@ class Sender:
             headers["Authorization"] = f"Bearer {self.settings.token}"
         return headers
 
-    def _deliver(self, batch: _Batch) -> str:
-        """POST *batch*; account for it; _OK, _DONE (dropped/partly) or _RETRY."""
-        body = _encode_body(batch.events)
+    def _deliver(self, batch: _Batch) -> _Batch | None:
+        """POST *batch* and account for every occurrence in it exactly once.
+
+        Returns None when all of it is accounted for (sent, or dropped with a reason),
+        else the part still to be retried or spooled: the whole batch, or after a 413
+        split only the parts that were not accepted or dropped, so that no occurrence
+        is sent or counted twice.
+        """
+        try:
+            body = _encode_body(batch.events)
+        except Exception:  # noqa: BLE001 - an unencodable batch never will be: drop it, counted
+            self._count_internal()
+            self._drop("internal", batch.occurrences)
+            return None
         compressed = len(body) >= self.settings.gzip_min_bytes
         if compressed:
-            import gzip
+            import gzip  # loaded by _preload(): this is a lookup, not an import
 
             body = gzip.compress(body, compresslevel=5)
         timeout = self.settings.timeout
         if self._deadline is not None:
             timeout = min(timeout, self._deadline - time.monotonic())
             if timeout <= 0.01:
-                return _RETRY
+                return batch
         self._count("requests")
         self._inflight = batch
         try:
             response = self._transport.send(body, self._headers(compressed), timeout)
-        except TransportError:
-            self._backoff(None)
-            return _RETRY
+        except TransportError as error:
+            self._fail("timeout" if isinstance(error, TransportTimeout) else "connection")
+            return batch
+        except Exception:  # noqa: BLE001
+            # A bug or a broken environment (say, a half-imported module inherited through
+            # fork()) must not lose the batch: it is retried and then spooled like any failure.
+            self._count_internal()
+            self._fail("internal")
+            return batch
         finally:
             self._inflight = None
         status = response.status
         if 200 <= status < 300:
-            self._on_success(batch, response.body)
-            return _OK
+            rejected = _rejected_occurrences(batch.events, response.body)
+            if rejected is None:
+                self._fail("bad_answer")
+                return batch
+            self._on_success(batch, rejected)
+            return None
         if status == 413 and len(batch.events) > 1:
-            half = len(batch.events) // 2
-            results = [
-                self._deliver(_Batch(part, batch.created, from_spool=batch.from_spool))
-                for part in (batch.events[:half], batch.events[half:])
-            ]
-            if _RETRY in results:
-                # Parts already accepted carry the same event ids: a resend is deduplicated.
-                return _RETRY
-            return _OK if all(r == _OK for r in results) else _DONE
+            return self._deliver_halves(batch)
         if status in (408, 429) or status >= 500:
-            self._backoff(parse_retry_after(response.headers.get("retry-after")))
-            return _RETRY
+            self._fail("status", parse_retry_after(response.headers.get("retry-after")))
+            return batch
         reason = "auth" if status in (401, 403) else "too_large" if status == 413 else "rejected"
         self._drop(reason, batch.occurrences)
-        return _DONE
+        return None
 
-    def _on_success(self, batch: _Batch, body: bytes) -> None:
+    def _deliver_halves(self, batch: _Batch) -> _Batch | None:
+        """Resend a batch answered 413 as two halves; what is left of them, or None."""
+        half = len(batch.events) // 2
+        left: list[EventDict] = []
+        for part in (batch.events[:half], batch.events[half:]):
+            if left or self._in_backoff():
+                # A part failed: the rest waits for the retry rather than hitting a
+                # server that just asked us to back off.
+                left.extend(part)
+                continue
+            leftover = self._deliver(
+                _Batch(part, batch.created, batch.attempts, from_spool=batch.from_spool)
+            )
+            if leftover is not None:
+                left.extend(leftover.events)
+        if not left:
+            return None
+        if len(left) == len(batch.events):
+            return batch
+        return _Batch(left, batch.created, batch.attempts, from_spool=batch.from_spool)
+
+    def _fail(self, reason: str, retry_after: float | None = None) -> None:
+        """Count a failed exchange by *reason* and back off before the next one."""
+        self._failures_by[reason] += 1
+        self._backoff(retry_after)
+
+    def _on_success(self, batch: _Batch, rejected: int) -> None:
         self._failures = 0
         self._backoff_until = 0.0
-        rejected = 0
-        try:
-            payload = json.loads(body.decode("utf-8")) if body else {}
-            results = payload.get("results") if isinstance(payload, dict) else None
-        except (ValueError, UnicodeDecodeError):
-            results = None
-        if isinstance(results, list) and len(results) == len(batch.events):
-            for event, result in zip(batch.events, results, strict=True):
-                if isinstance(result, dict) and result.get("status") == "rejected":
-                    rejected += event.get("count", 1)
         self._drop("rejected", rejected)
-        self._count("sent", batch.occurrences - rejected)
+        sent = batch.occurrences - rejected
+        self._count("sent", sent)
         self._count("events_sent", len(batch.events))
+        if batch.from_spool:
+            self._count("replayed", sent)
         if not batch.from_spool and self._spool is not None and self._replay_wanted is False:
             self._replay_wanted = self._spool.pending() > 0
         self._report_drops()
@@ -566,10 +638,20 @@ class Sender:
             self._unreported = {}
         if not unreported:
             return
-        total = sum(unreported.values())
         if self._deadline is not None:
             self._restore_unreported(unreported)
             return
+        try:
+            delivered = self._send_drop_report(unreported)
+        except Exception:  # noqa: BLE001
+            self._count_internal()
+            delivered = False
+        if not delivered:
+            self._restore_unreported(unreported)
+
+    def _send_drop_report(self, unreported: dict[str, int]) -> bool:
+        """POST the drop report event; True if the API accepted it."""
+        total = sum(unreported.values())
         event = self._builder.build(
             snapshot_manual(
                 {
@@ -584,19 +666,30 @@ class Sender:
             )
         )
         body = _encode_body([event])
+        self._count("requests")
         try:
             response = self._transport.send(body, self._headers(False), self.settings.timeout)
-            delivered = 200 <= response.status < 300
         except TransportError:
-            delivered = False
-        self._count("requests")
-        if not delivered:
-            self._restore_unreported(unreported)
+            return False
+        return 200 <= response.status < 300 and _rejected_occurrences([event], response.body) == 0
 
     def _restore_unreported(self, unreported: dict[str, int]) -> None:
         with self._lock:
             for reason, amount in unreported.items():
                 self._unreported[reason] = self._unreported.get(reason, 0) + amount
+
+
+def _preload() -> None:
+    """Import what the sender thread needs now, on the constructing thread.
+
+    An import running on the sender thread when the process forks leaves the child
+    a half-initialised module (the import lock's owner does not exist there), so
+    nothing is imported lazily once the sender runs; see :func:`_transport.preload`.
+    """
+    import email.utils  # noqa: F401 - HTTP-date Retry-After values
+    import gzip  # noqa: F401 - large bodies, spooled bodies
+
+    import afissue_logging.spool  # noqa: F401
 
 
 def _new_id() -> str:

@@ -9,12 +9,18 @@ A transport answers with a :class:`Response` for any HTTP status; deciding what 
 status means is the sender's job. Unit tests inject their own transport (see
 :mod:`afissue_logging.testing`); :class:`HttpTransport` is the real one: standard
 library ``http.client``, one keep-alive connection, timeouts on every call.
+
+:func:`preload` imports the HTTP stack on the constructing thread. Importing it lazily on
+the sender thread would let a ``fork()`` land while that thread holds an import lock:
+the child then finds a half-initialised ``http.client`` (or no ``idna`` codec) and every
+send of its sender fails.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import io
 import urllib.parse
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Protocol
@@ -29,6 +35,7 @@ __all__ = [
     "Transport",
     "TransportError",
     "TransportTimeout",
+    "preload",
 ]
 
 API_PATH = "/api/v1/issues"
@@ -63,6 +70,18 @@ class Transport(Protocol):
         ...
 
 
+def preload() -> None:
+    """Import everything a request needs, here and now (see the module docstring).
+
+    Covers ``http.client`` and what it imports, its header parser, and the ``idna``
+    codec that ``socket.getaddrinfo`` looks up for a host name on first use.
+    """
+    import http.client
+
+    "localhost".encode("idna")
+    http.client.parse_headers(io.BytesIO(b"Content-Type: application/json\r\n\r\n"))
+
+
 class HttpTransport:
     """``POST {url}/api/v1/issues`` over one keep-alive ``http.client`` connection."""
 
@@ -70,6 +89,7 @@ class HttpTransport:
         parsed = urllib.parse.urlsplit(url)
         if parsed.scheme not in ("http", "https") or not parsed.hostname:
             raise ValueError(f"AFISSUE_URL {url!r} is not an http(s) URL")
+        preload()
         self.scheme = parsed.scheme
         self.host = parsed.hostname
         self.port = parsed.port

@@ -6,9 +6,12 @@ first bytes tell). Crash safety: a body is written to a ``.tmp`` file, fsynced, 
 renamed into place, so after ``kill -9`` a ``.batch`` file is either complete or absent;
 stale ``.tmp`` files are removed. Replay is oldest first by creation time (the name
 sorts that way). Concurrent processes of one service (pre-fork workers) share the
-directory: a file is *claimed* by renaming it to ``.claimed-{pid}`` before sending, so
-only one process replays it; claims of dead processes are released. Over
-``max_bytes`` the oldest files are deleted and their occurrences counted as dropped.
+directory: a file is *claimed* by renaming it to ``.claimed-{pid}-{instance}`` before
+sending, so only one process replays it. ``instance`` is a random token drawn once per
+process (again after ``fork()``): a claim or temp file whose pid is dead, or whose pid is
+ours but whose token is not (the previous PID 1 of a restarted container), is stale and
+released / removed. A write that fails removes its temp file. Over ``max_bytes`` the
+oldest files are deleted and their occurrences counted as dropped.
 """
 
 from __future__ import annotations
@@ -18,13 +21,16 @@ import dataclasses
 import itertools
 import os
 import re
+import secrets
 import time
 from pathlib import Path
 
-__all__ = ["Spool", "SpoolEntry", "SpoolError"]
+__all__ = ["Spool", "SpoolEntry", "SpoolError", "instance_token"]
 
 _NAME = re.compile(r"^(\d{20})-(\d+)-(\d+)-(\d+)\.batch$")
-_CLAIMED = re.compile(r"^(.*\.batch)\.claimed-(\d+)$")
+_CLAIMED = re.compile(r"^(.*\.batch)\.claimed-(\d+)(?:-([0-9a-f]+))?$")
+# ".{name}.{instance}.tmp"; temp files of older versions lack the instance.
+_TEMP = re.compile(r"^\.\d{20}-(\d+)-\d+-\d+\.batch(?:\.([0-9a-f]+))?\.tmp$")
 _SAFE_SERVICE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -46,9 +52,31 @@ class SpoolEntry:
         return self.path.read_bytes()
 
 
-def _pid_alive(pid: int) -> bool:
+_instance: tuple[int, str] = (0, "")
+
+
+def instance_token() -> str:
+    """This process's random token, drawn anew in a forked child (its pid changes)."""
+    global _instance  # noqa: PLW0603
+    pid = os.getpid()
+    if _instance[0] != pid:
+        _instance = (pid, secrets.token_hex(8))
+    return _instance[1]
+
+
+def _owner_alive(pid: int, token: str | None) -> bool:
+    """Whether the process instance (*pid*, *token*) that wrote a name may still exist.
+
+    Our own pid with another (or no) token was a previous process that had our pid.
+    """
     if pid == os.getpid():
-        return True
+        return token == instance_token()
+    return _pid_alive(pid)
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -80,8 +108,18 @@ class Spool:
             dropped = self._make_room(len(body))
             created_ns = int((time.time() if created is None else created) * 1e9)
             name = f"{created_ns:020d}-{os.getpid()}-{next(self._seq)}-{occurrences}.batch"
-            tmp = self.directory / f".{name}.tmp"
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            tmp = self.directory / f".{name}.{instance_token()}.tmp"
+            self._write_new(tmp, body, self.directory / name)
+            self._fsync_dir()
+        except OSError as error:
+            raise SpoolError(f"cannot spool to {self.directory}: {error}") from error
+        return dropped
+
+    @staticmethod
+    def _write_new(tmp: Path, body: bytes, final: Path) -> None:
+        """Write *body* to *tmp*, fsync, rename to *final*; on any failure remove *tmp*."""
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
             try:
                 view = memoryview(body)
                 while view:
@@ -90,11 +128,11 @@ class Spool:
                 os.fsync(fd)
             finally:
                 os.close(fd)
-            os.replace(tmp, self.directory / name)
-            self._fsync_dir()
-        except OSError as error:
-            raise SpoolError(f"cannot spool to {self.directory}: {error}") from error
-        return dropped
+            os.replace(tmp, final)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
 
     def _fsync_dir(self) -> None:
         try:
@@ -167,14 +205,13 @@ class Spool:
         for entry in entries:
             name = entry.name
             path = Path(entry.path)
-            if name.startswith(".") and name.endswith(".tmp"):
-                parts = name[1:].split("-")
-                pid = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
-                if not _pid_alive(pid):
+            temp = _TEMP.match(name)
+            if temp:
+                if not _owner_alive(int(temp.group(1)), temp.group(2)):
                     path.unlink(missing_ok=True)
                 continue
             claimed = _CLAIMED.match(name)
-            if claimed and not _pid_alive(int(claimed.group(2))):
+            if claimed and not _owner_alive(int(claimed.group(2)), claimed.group(3)):
                 with contextlib.suppress(FileNotFoundError):
                     os.replace(path, self.directory / claimed.group(1))
 
@@ -183,7 +220,7 @@ class Spool:
         for base, path, _ in self._files():
             if path.name != base:
                 continue
-            claimed = path.with_name(f"{base}.claimed-{os.getpid()}")
+            claimed = path.with_name(f"{base}.claimed-{os.getpid()}-{instance_token()}")
             try:
                 os.rename(path, claimed)
             except FileNotFoundError:

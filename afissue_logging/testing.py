@@ -70,13 +70,15 @@ def accepted(events: Iterable[Mapping[str, Any]]) -> Response:
 class CapturingTransport:
     """Records every request and answers 202 (or the scripted *responses*, in order).
 
-    A scripted item may be a :class:`Response` or an exception instance to raise;
-    when the script runs out, requests are accepted.
+    A scripted item may be a :class:`Response`, an exception instance to raise, or None
+    to accept that request; when the script runs out, requests are accepted. A scripted
+    2xx is sent back as it is: the sender counts a 2xx whose body is not the ingest
+    API's answer (see :func:`accepted`) as a failed exchange.
     """
 
-    def __init__(self, responses: Iterable[Response | Exception] = ()) -> None:
+    def __init__(self, responses: Iterable[Response | Exception | None] = ()) -> None:
         self.requests: list[CapturedRequest] = []
-        self.script: list[Response | Exception] = list(responses)
+        self.script: list[Response | Exception | None] = list(responses)
         self.received = threading.Condition()
         self.closed = False
 

@@ -11,6 +11,9 @@ from typing import Any
 
 Responder = Callable[[list[dict[str, Any]]], tuple[int, dict[str, str], bytes] | None]
 
+# A responder's answer meaning: close the connection without any response.
+DISCONNECT: tuple[int, dict[str, str], bytes] = (0, {}, b"")
+
 
 class CaptureServer:
     """``POST /api/v1/issues`` on 127.0.0.1; ``events`` holds what was accepted."""
@@ -52,6 +55,9 @@ class CaptureServer:
                         {"results": results} if "events" in payload else results[0]
                     ).encode()
                     answer = (202, {"Content-Type": "application/json"}, data)
+                if answer is DISCONNECT:
+                    self.close_connection = True
+                    return
                 status, headers, data = answer
                 self.send_response(status)
                 for key, value in headers.items():

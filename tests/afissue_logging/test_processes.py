@@ -275,3 +275,83 @@ class TestGunicorn:
         assert {e["service"] for e in events} == {"gunicorn-app"}
         assert all(e["exception"]["type"] == "RuntimeError" for e in events)
         assert proc.pid not in {e["pid"] for e in events}
+
+
+FORK_STORM = textwrap.dedent(
+    """
+    import logging, os, sys, threading, time
+    from afissue_logging import IssueHandler
+
+    url, spool, children, mode = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+    log = logging.getLogger("forker")
+    log.propagate = False
+    handler = IssueHandler(url=url, service="forks", spool_dir=spool, flush_interval=0.01,
+                           gzip_min_bytes=200)
+    log.addHandler(handler)
+    stop = threading.Event()
+
+    def noise():
+        i = 0
+        while not stop.is_set():
+            log.error("parent noise %s", i, extra={"fingerprint": ["noise", str(i % 50)]})
+            i += 1
+
+    threading.Thread(target=noise, daemon=True).start()
+    pids = []
+    for _ in range(children):
+        pid = os.fork()
+        if pid == 0:
+            stop.set()
+            for i in range(3):
+                log.error("child %s error %s", os.getpid(), i,
+                          extra={"fingerprint": ["child", str(os.getpid()), str(i)]})
+            if mode == "_exit":
+                os._exit(0 if handler.flush(10) else 3)
+            sys.exit(0)
+        pids.append(pid)
+    stop.set()
+    deadline = time.monotonic() + 60
+    codes = {}
+    while len(codes) < len(pids) and time.monotonic() < deadline:
+        for pid in pids:
+            if pid not in codes:
+                done, status = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    codes[pid] = os.waitstatus_to_exitcode(status)
+        time.sleep(0.02)
+    for pid in pids:
+        print(pid, codes.get(pid, "hung"), flush=True)
+        if pid not in codes:
+            os.kill(pid, 9)
+    """
+)
+
+
+class TestForkStorm:
+    @pytest.mark.parametrize("mode", ["exit", "_exit"])
+    def test_children_forked_while_the_sender_starts_deliver_everything(
+        self, mode: str, capture: CaptureServer, spool_dir: str
+    ) -> None:
+        """50 children forked in a tight loop while the parent's sender is busy (starting
+        up, importing, sending) each deliver all their errors, on normal exit and on
+        ``os._exit`` after ``flush()``."""
+        result = subprocess.run(
+            [sys.executable, "-c", FORK_STORM, capture.url, spool_dir, "50", mode],
+            env=_env(), capture_output=True, text=True, timeout=120, check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        outcome = dict(line.split() for line in result.stdout.split("\n") if line)
+        assert len(outcome) == 50
+        assert set(outcome.values()) == {"0"}, outcome
+        expected = {int(pid) for pid in outcome}
+        assert capture.wait_for(
+            lambda: {
+                e["pid"] for e in capture.events if e["message"].startswith("child")
+            } >= expected,
+            timeout=30,
+        )
+        child_events = [e for e in capture.events if e["message"].startswith("child")]
+        per_pid: dict[int, int] = {}
+        for event in child_events:
+            per_pid[event["pid"]] = per_pid.get(event["pid"], 0) + event["count"]
+        assert per_pid == dict.fromkeys(expected, 3)

@@ -5,14 +5,18 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from afissue_logging import IssueHandler
 from afissue_logging._transport import Response, TransportError
-from afissue_logging.testing import CapturingTransport, UnreachableTransport
+from afissue_logging.testing import CapturingTransport, UnreachableTransport, reset
 from afissue_logging.wire import EventDict
+from tests.afissue_logging.capture_server import DISCONNECT, CaptureServer
 
 
 def _handler(transport: Any, spool_dir: str, **kwargs: Any) -> IssueHandler:
@@ -232,7 +236,7 @@ class TestReplay:
         ]
         service = load_settings({}, service="svc").service
         Spool(spool_dir, service, 10**9).write(encode_event({"events": events}), 500)
-        transport = CapturingTransport([Response(202, {}, b"{}"), TransportError("blip")])
+        transport = CapturingTransport([None, TransportError("blip")])
         handler = _handler(transport, spool_dir, batch_size=100)
         assert _wait_until(lambda: handler.stats()["replayed"] == 500)
         assert sorted(e["event_id"] for e in transport.events) == [e["event_id"] for e in events]
@@ -278,3 +282,131 @@ class TestForkGuard:
         assert handler.flush(10)
         assert handler.stats()["sent"] == 1
         assert [e["message"] for e in transport.events] == ["before", "after"]
+
+
+class TestFaultsInsideTheSender:
+    def test_exception_while_sending_spools_instead_of_losing(
+        self, capture: CaptureServer, spool_dir: str
+    ) -> None:
+        """A send that raises something other than a transport error (here http.client
+        refusing a token with a line break as a header value) retries, then spools: the
+        events are accounted for, never silently gone."""
+        handler = IssueHandler(
+            url=capture.url, service="svc", spool_dir=spool_dir, token="abc\ndef",
+            flush_interval=0.01, backoff_base=0.001, backoff_max=0.005, max_retries=2,
+        )
+        _log(handler, "one", "two", "three")
+        assert handler.flush(10)
+        stats = handler.stats()
+        assert stats["sent"] + stats["spooled"] + stats["dropped_total"] == 3
+        assert stats["spooled"] == 3
+        assert stats["internal_errors"] >= 1
+        assert capture.events == []
+
+
+_HTML = b"<!doctype html><html><body>Welcome to nginx!</body></html>"
+_ANSWERS: dict[str, tuple[int, dict[str, str], bytes] | None] = {
+    "accept": None,  # the capture server's own 202 with per-event results
+    "html_200": (200, {"Content-Type": "text/html"}, _HTML),
+    "other_json_200": (200, {"Content-Type": "application/json"}, b'{"ok": true}'),
+    "empty_204": (204, {}, b""),
+    "too_large_413": (413, {"Content-Type": "application/json"}, b'{"error": "too large"}'),
+    "rate_limited_429": (429, {"Retry-After": "0"}, b""),
+    "unavailable_503": (503, {"Retry-After": "1"}, b""),
+    "error_500": (500, {}, b"oops"),
+    "disconnect": DISCONNECT,
+}
+_BAD_ANSWERS = {"html_200", "other_json_200", "empty_204"}
+
+
+def _occurrences_on_disk(spool_dir: str) -> int:
+    """Occurrences in every spooled body (claimed or not), read from the file names."""
+    import re
+
+    pattern = re.compile(r"^\d{20}-\d+-\d+-(\d+)\.batch")
+    return sum(
+        int(m.group(1))
+        for path in Path(spool_dir).rglob("*.batch*")
+        if (m := pattern.match(path.name)) is not None
+    )
+
+
+class TestAccountingUnderAnyAnswers:
+    @settings(
+        max_examples=100, deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @example(script=["too_large_413", "accept", "unavailable_503"], kinds=[0, 1], batch_size=100)
+    @given(
+        script=st.lists(st.sampled_from(sorted(_ANSWERS)), max_size=25),
+        kinds=st.lists(st.integers(min_value=0, max_value=15), min_size=1, max_size=40),
+        batch_size=st.sampled_from([1, 2, 3, 8, 100]),
+    )
+    def test_every_occurrence_counted_exactly_once(
+        self, capture: CaptureServer, tmp_path: Path,
+        script: list[str], kinds: list[int], batch_size: int,
+    ) -> None:
+        """Whatever a real HTTP server answers, in any order (accepted, 2xx that is not the
+        ingest API's JSON, 413, 429/503 with Retry-After, 500, a dropped connection), every
+        logged occurrence ends exactly once as sent, dropped (with a reason) or on disk,
+        the server receives each event id at most once, and ``sent`` is what it accepted."""
+        import tempfile
+        import threading
+
+        reset()
+        spool_dir = tempfile.mkdtemp(dir=tmp_path)
+        pending = list(script)
+        served: list[str] = []
+        lock = threading.Lock()
+
+        def respond(events: list[dict[str, Any]]) -> tuple[int, dict[str, str], bytes] | None:
+            with lock:
+                name = pending.pop(0) if pending else "accept"
+                served.append(name)
+            return _ANSWERS[name]
+
+        capture.responder = respond
+        with capture.condition:
+            capture.events.clear()
+            capture.requests.clear()
+        handler = IssueHandler(
+            url=capture.url, service="svc", spool_dir=spool_dir, batch_size=batch_size,
+            flush_interval=0.05, backoff_base=0.001, backoff_max=0.01, max_retries=2,
+        )
+        for kind in kinds:
+            handler.handle(
+                logging.makeLogRecord(
+                    {"name": "app", "levelno": 40, "msg": "kind %s", "args": (kind,),
+                     "fingerprint": [f"kind-{kind}"]}
+                )
+            )
+        assert handler.flush(30)
+        assert handler.sender.shutdown(10)
+        stats = handler.stats()
+        logged = len(kinds)
+        on_disk = _occurrences_on_disk(spool_dir)
+        assert stats["sent"] + stats["dropped_total"] + on_disk == logged, (stats, on_disk)
+        assert stats["spool_occurrences"] == on_disk
+        ours = [e for e in capture.events if e.get("logger") != "afissue_logging"]
+        ids = [e["event_id"] for e in ours]
+        assert len(ids) == len(set(ids)), "an event was accepted twice"
+        assert sum(e["count"] for e in ours) == stats["sent"]
+        assert {k for k, v in stats["dropped"].items() if v} <= {"too_large"}
+        assert stats["failures"]["bad_answer"] == sum(1 for n in served if n in _BAD_ANSWERS)
+
+    def test_a_web_server_answering_200_html_does_not_swallow_events(
+        self, capture: CaptureServer, spool_dir: str
+    ) -> None:
+        """AFISSUE_URL pointing at some other web server that answers every POST with
+        200 and an HTML page: nothing counts as sent; the events are retried and spooled."""
+        capture.responder = lambda events: _ANSWERS["html_200"]
+        handler = IssueHandler(
+            url=capture.url, service="svc", spool_dir=spool_dir, flush_interval=0.01,
+            backoff_base=0.001, backoff_max=0.005, max_retries=2,
+        )
+        _log(handler, "one", "two")
+        assert handler.flush(10)
+        stats = handler.stats()
+        assert stats["sent"] == 0
+        assert stats["spooled"] == 2
+        assert stats["failures"]["bad_answer"] >= 1
