@@ -3,6 +3,9 @@
 :meth:`EventBuilder.build` never raises for any snapshot (the sender still guards it and
 counts an ``internal`` drop if it ever did). :meth:`EventBuilder.raw_key` gives a cheap
 key for storm aggregation: snapshots with equal raw keys have equal fingerprints.
+Given that key, ``build`` takes the parts it determines (walked frames, scrubbed
+template, fingerprint) from an :class:`~afissue_logging._event_cache.EventCache`, so
+each new window's first occurrence of a known error costs little.
 """
 
 from __future__ import annotations
@@ -13,14 +16,21 @@ import socket
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from afissue_logging._exceptions import InAppRule, exception_to_dict, raw_exception_key
+from afissue_logging._event_cache import CachedParts, EventCache
+from afissue_logging._exceptions import (
+    InAppRule,
+    exception_frames_key,
+    exception_to_dict,
+    exception_values,
+    raw_exception_key,
+)
 from afissue_logging._ids import new_event_id
 from afissue_logging._safe import json_safe, safe_repr, text
 from afissue_logging._snapshot import REPORTED_MARKER, Snapshot
 from afissue_logging.fingerprint import compute_fingerprint
 from afissue_logging.scrub import Scrubber
 from afissue_logging.settings import ClientSettings
-from afissue_logging.wire import EventDict, format_timestamp
+from afissue_logging.wire import EventDict, ExceptionDict, format_timestamp
 
 __all__ = [
     "STANDARD_RECORD_ATTRS",
@@ -110,6 +120,7 @@ class EventBuilder:
             settings.scrub, [k for k in settings.scrub_keys.split(",") if k.strip()]
         )
         self.in_app = InAppRule(settings.in_app_include.split(","))
+        self.cache = EventCache()
         try:
             self.host = socket.gethostname()
         except OSError:
@@ -154,10 +165,17 @@ class EventBuilder:
 
     # -- building ---------------------------------------------------------------------
 
-    def build(self, snap: Snapshot) -> EventDict:
-        """The complete wire event of *snap* (count 1, fingerprint set)."""
+    def build(self, snap: Snapshot, raw_key: tuple[Any, ...] | None = None) -> EventDict:
+        """The complete wire event of *snap* (count 1, fingerprint set).
+
+        With its *raw_key* the parts the key determines come from the cache when an
+        earlier occurrence built them; id, timestamp, message, exception values and
+        context are always this occurrence's own.
+        """
         if snap.kind == "manual" and snap.event is not None:
             return self._finish_manual(snap)
+        cache_key = self._cache_key(snap, raw_key)
+        cached = self.cache.get(cache_key) if cache_key is not None else None
         limit = self.settings.max_message_chars
         event: dict[str, Any] = {"event_id": new_event_id()}
         fields: Mapping[str, Any]
@@ -195,19 +213,72 @@ class EventBuilder:
         override, fields = self._split_fields(fields, snap, event)
         scrub = self.scrubber
         event["message"] = scrub.text(message)
-        event["message_template"] = scrub.text(template)
+        shared = cached is not None and cached.override == override
+        if shared and cached is not None and cached.template is not None:
+            event["message_template"] = cached.template
+        else:
+            event["message_template"] = scrub.text(template)
+        exc: ExceptionDict | None = None
         if snap.exc_info is not None:
-            exc = exception_to_dict(snap.exc_info[1], snap.exc_info[2], self.in_app)
-            self._scrub_exception(exc)
+            exc = self._exception(snap.exc_info, cached.exception if cached else None)
             event["exception"] = exc
             title = f"{exc['type']}: {exc['value']}" if exc["value"] else exc["type"]
         else:
             title = event["message"].split("\n", 1)[0] or "(empty message)"
         event["title"] = text(title, _TITLE_CHARS)
         self._add_common(event)
-        event["fingerprint"] = compute_fingerprint(event, override)
+        if shared and cached is not None:
+            event["fingerprint"] = cached.fingerprint
+        else:
+            event["fingerprint"] = compute_fingerprint(event, override)
+            if cache_key is not None and cached is None:
+                self.cache.put(
+                    cache_key,
+                    CachedParts(
+                        event["message_template"] if snap.kind == "record" else None,
+                        exc,
+                        override,
+                        event["fingerprint"],
+                    ),
+                )
         event["count"] = 1
         return event  # type: ignore[return-value]
+
+    def _cache_key(self, snap: Snapshot, raw_key: tuple[Any, ...] | None) -> Any:
+        """The cache key of *snap*, or None when its key does not fix the cached parts.
+
+        Records with a non-string ``msg`` and structlog events without an exception are
+        not cached: their template (and so their fingerprint) is their own. Line numbers
+        join the key because the frames show them.
+        """
+        if raw_key is None:
+            return None
+        if snap.exc_info is not None:
+            try:
+                return (raw_key, exception_frames_key(snap.exc_info[1], snap.exc_info[2]))
+            except Exception:  # noqa: BLE001 - no key, no cache: the build still happens
+                return None
+        if snap.kind == "record" and snap.record is not None and isinstance(snap.record.msg, str):
+            return raw_key
+        return None
+
+    def _exception(self, exc_info: Any, cached: ExceptionDict | None) -> ExceptionDict:
+        """The scrubbed wire exception; with *cached* (same frames) only values are new."""
+        if cached is not None:
+            value, chain_values = exception_values(exc_info[1])
+            chain = cached.get("chain", [])
+            if len(chain_values) == len(chain):
+                exc: Any = dict(cached)
+                exc["value"] = self.scrubber.text(value)
+                if chain:
+                    exc["chain"] = [
+                        {**entry, "value": self.scrubber.text(v)}
+                        for entry, v in zip(chain, chain_values, strict=True)
+                    ]
+                return exc  # type: ignore[no-any-return]
+        exc = exception_to_dict(exc_info[1], exc_info[2], self.in_app)
+        self._scrub_exception(exc)
+        return exc  # type: ignore[no-any-return]
 
     def _split_fields(
         self, fields: Mapping[str, Any], snap: Snapshot, event: dict[str, Any]

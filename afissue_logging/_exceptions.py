@@ -18,7 +18,13 @@ from typing import Any
 from afissue_logging._safe import safe_str, text
 from afissue_logging.wire import ExceptionDict, FrameDict
 
-__all__ = ["InAppRule", "exception_to_dict", "raw_exception_key"]
+__all__ = [
+    "InAppRule",
+    "exception_frames_key",
+    "exception_to_dict",
+    "exception_values",
+    "raw_exception_key",
+]
 
 _MAX_FRAMES = 60
 _HEAD_FRAMES = 10
@@ -118,12 +124,9 @@ def _one(exc: BaseException, tb: TracebackType | None, in_app: InAppRule) -> Exc
     return result
 
 
-def exception_to_dict(
-    exc: BaseException, tb: TracebackType | None, in_app: InAppRule
-) -> ExceptionDict:
-    """The wire form of *exc* raised with traceback *tb*, its causes in ``chain``."""
-    top = _one(exc, tb, in_app)
-    chain: list[ExceptionDict] = []
+def _chain(exc: BaseException) -> list[tuple[BaseException, str]]:
+    """The causes of *exc* that ``chain`` shows, innermost first, with their relation."""
+    chain: list[tuple[BaseException, str]] = []
     seen = {id(exc)}
     current: BaseException = exc
     while len(chain) < _MAX_CHAIN:
@@ -136,14 +139,56 @@ def exception_to_dict(
         if id(nxt) in seen:
             break
         seen.add(id(nxt))
+        chain.append((nxt, relation))
+        current = nxt
+    return chain
+
+
+def exception_to_dict(
+    exc: BaseException, tb: TracebackType | None, in_app: InAppRule
+) -> ExceptionDict:
+    """The wire form of *exc* raised with traceback *tb*, its causes in ``chain``."""
+    top = _one(exc, tb, in_app)
+    chain: list[ExceptionDict] = []
+    for nxt, relation in _chain(exc):
         entry = _one(nxt, nxt.__traceback__, in_app)
         entry["relation"] = relation
         chain.append(entry)
-        current = nxt
     if chain:
         chain.reverse()
         top["chain"] = chain
     return top
+
+
+def exception_values(exc: BaseException) -> tuple[str, list[str]]:
+    """The ``value`` of *exc* and of each ``chain`` entry, in ``chain`` order.
+
+    What :func:`exception_to_dict` would put there, without walking any frame: the
+    per-occurrence part of an exception whose frames are already known.
+    """
+    values = [safe_str(nxt, _MAX_VALUE_CHARS) for nxt, _ in _chain(exc)]
+    values.reverse()
+    return safe_str(exc, _MAX_VALUE_CHARS), values
+
+
+def exception_frames_key(exc: BaseException, tb: TracebackType | None) -> tuple[Any, ...]:
+    """A key equal only for exceptions whose ``exception_to_dict`` frames are equal.
+
+    Like :func:`raw_exception_key` (types, code objects) plus line numbers and the
+    chain's relations, which the frames and ``chain`` entries show.
+    """
+    parts: list[Any] = [type(exc)]
+    node = tb
+    while node is not None:
+        parts.append((node.tb_frame.f_code, node.tb_lineno))
+        node = node.tb_next
+    for nxt, relation in _chain(exc):
+        parts.append((type(nxt), relation))
+        node = nxt.__traceback__
+        while node is not None:
+            parts.append((node.tb_frame.f_code, node.tb_lineno))
+            node = node.tb_next
+    return tuple(parts)
 
 
 def raw_exception_key(exc: BaseException, tb: TracebackType | None) -> tuple[Any, ...]:

@@ -357,7 +357,7 @@ class Sender:
             if self._agg.bump_raw(raw):
                 self._count("aggregated")
                 return
-            event = self._builder.build(snap)
+            event = self._builder.build(snap, raw)
             if self._agg.add(event, raw, aggregate=snap.kind != "manual"):
                 self._count("aggregated")
         except Exception:  # noqa: BLE001

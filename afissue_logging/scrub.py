@@ -77,6 +77,10 @@ def _card(match: re.Match[str]) -> str:
     return FILTERED if 13 <= len(digits) <= 19 and _luhn_ok(digits) else match.group(0)
 
 
+_MEMO_ENTRIES = 2_048
+_MEMO_MAX_CHARS = 512
+
+
 class Scrubber:
     """Replaces sensitive keys' values and secret-looking text; a no-op when disabled."""
 
@@ -88,6 +92,9 @@ class Scrubber:
         self.keys = tuple(
             k.strip().lower() for k in (*DEFAULT_SENSITIVE_KEYS, *extra_keys) if k.strip()
         )
+        # Messages and exception values repeat (a storm, each new window's first
+        # occurrence): a bounded memo spares the dozen regex passes per repeat.
+        self._memo: dict[str, str] = {}
 
     def is_sensitive_key(self, key: str) -> bool:
         """Whether the value under *key* must be filtered."""
@@ -98,9 +105,19 @@ class Scrubber:
         """*value* with secret-looking substrings replaced."""
         if not (self.enabled and self.scrub_values) or not value:
             return value
+        memo = self._memo
+        found = memo.get(value)
+        if found is not None:
+            return found
+        result = value
         for pattern, replacement in _VALUE_RULES:
-            value = pattern.sub(replacement, value)
-        return _CARD.sub(_card, value)
+            result = pattern.sub(replacement, result)
+        result = _CARD.sub(_card, result)
+        if len(value) <= _MEMO_MAX_CHARS:
+            if len(memo) >= _MEMO_ENTRIES:
+                memo.clear()
+            memo[value] = result
+        return result
 
     def mapping(self, data: Mapping[str, Any]) -> dict[str, Any]:
         """A scrubbed copy of JSON-safe *data* (keys at any depth, text in values)."""

@@ -5,6 +5,12 @@ are retried and then spooled (bounded) to a temporary directory. The errors are 
 1,000 distinct kinds (distinct fingerprints), so aggregation alone cannot hide memory
 use. RSS is read from ``/proc/self/status`` (VmRSS) before and after.
 
+The spool bound (100 MB) is far above what the run writes (about 1 MB per 2-second
+offline window): the rows are about the client keeping up and its memory, and a
+slower machine (more windows) must not turn into ``spool_full`` drops by design.
+Drops are reported by reason; accounting closes when the spool's occurrences plus
+the drops equal the errors logged.
+
     python -m bench.client_offline_rss
 """
 
@@ -52,7 +58,7 @@ def measure(n: int = N) -> dict[str, float]:
         url=f"http://127.0.0.1:{_closed_port()}",
         service="bench-offline",
         spool_dir=spool,
-        spool_max_bytes=20_000_000,
+        spool_max_bytes=100_000_000,
         backoff_max=1.0,
     )
     log.addHandler(handler)
@@ -77,7 +83,10 @@ def measure(n: int = N) -> dict[str, float]:
     return {
         "growth_mb": (peak - before) / 1e6,
         "spooled": float(stats["spooled"]),
+        "in_spool": float(stats["spool_occurrences"]),
+        "sent": float(stats["sent"]),
         "dropped": float(stats["dropped_total"]),
+        "dropped_queue_full": float(stats["dropped"]["queue_full"]),
         "queued": float(stats["queued"]),
     }
 
@@ -91,10 +100,11 @@ def run() -> list[dict[str, Any]]:
          "target": "<= 50", "ok": m["growth_mb"] <= 50},
         {"benchmark": name, "metric": "occurrences spooled", "value": m["spooled"],
          "target": "informative", "ok": True},
-        {"benchmark": name, "metric": "spooled + dropped (accounting closes)",
-         "value": m["spooled"] + m["dropped"], "target": f"== {N}",
-         "ok": m["spooled"] + m["dropped"] == N},
-        {"benchmark": name, "metric": "occurrences dropped", "value": m["dropped"],
+        {"benchmark": name, "metric": "in spool + sent + dropped (accounting closes)",
+         "value": m["in_spool"] + m["sent"] + m["dropped"], "target": f"== {N}",
+         "ok": m["in_spool"] + m["sent"] + m["dropped"] == N},
+        {"benchmark": name, "metric": "occurrences dropped (of which queue_full)",
+         "value": f"{m['dropped']:,.0f} ({m['dropped_queue_full']:,.0f})",
          "target": "== 0", "ok": m["dropped"] == 0},
     ]
 

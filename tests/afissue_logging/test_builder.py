@@ -290,3 +290,123 @@ class TestStructlogProperty:
         event = _SHARED.build(snap)
         json.loads(encode_event(event).decode("utf-8"))
         assert event["level"] in ("debug", "info", "warning", "error", "critical")
+
+
+def _raise_chain(outer: str, inner: str, line: int) -> None:
+    """Raise ValueError(outer) from KeyError(inner), at one of two lines."""
+    try:
+        raise KeyError(inner)
+    except KeyError as error:
+        if line == 0:
+            raise ValueError(outer) from error
+        raise ValueError(outer) from error
+
+
+def _exception_record(msg: str, args: tuple[Any, ...], outer: str, inner: str, line: int,
+                      created: float, **extra: Any) -> logging.LogRecord:
+    try:
+        _raise_chain(outer, inner, line)
+    except ValueError:
+        record = _record(msg, args, exc=True, **extra)
+    record.created = created
+    return record
+
+
+_TEXT = st.text(max_size=30)
+
+
+class TestCacheAcrossWindows:
+    @settings(max_examples=150, deadline=None)
+    @given(
+        first=st.tuples(st.lists(_TEXT, min_size=1, max_size=2), _TEXT, _TEXT, st.sampled_from([0, 1])),
+        later=st.tuples(st.lists(_TEXT, min_size=1, max_size=2), _TEXT, _TEXT, st.sampled_from([0, 1])),
+        created=st.floats(min_value=1e9, max_value=4e9),
+        with_exception=st.booleans(),
+        extra=st.dictionaries(st.sampled_from(["user", "request_id", "token", "n"]), _TEXT, max_size=3),
+    )
+    def test_an_occurrence_built_from_the_cache_is_its_own(
+        self, first: tuple[list[str], str, str, int], later: tuple[list[str], str, str, int],
+        created: float, with_exception: bool, extra: dict[str, str],
+    ) -> None:
+        """A later occurrence of a cached kind (a new window's first) is exactly what a
+        builder without a cache makes of it — its own message args, timestamp, exception
+        values, line numbers, context — but for its new event id."""
+        msg = "failed for " + " and ".join(["%s"] * len(first[0]))
+        later_args = (later[0] * 2)[: len(first[0])]
+
+        def record(parts: tuple[list[str], str, str, int], args: list[str], when: float) -> Any:
+            if with_exception:
+                return _exception_record(msg, tuple(args), parts[1], parts[2], parts[3], when,
+                                         fingerprint=["kind"], **extra)
+            rec = _record(msg, tuple(args))
+            rec.__dict__.update(extra, fingerprint=["kind"])
+            rec.created = when
+            return rec
+
+        warm = _builder()
+        snap_first = snapshot_record(record(first, first[0], created - 5))
+        built_first = warm.build(snap_first, warm.raw_key(snap_first))
+        snap_later = snapshot_record(record(later, later_args, created))
+        key = warm.raw_key(snap_later)
+        assert key is not None and key == warm.raw_key(snap_first)
+        from_cache = warm.build(snap_later, key)
+        assert len(warm.cache) == (2 if with_exception and first[3] != later[3] else 1)
+        fresh = _builder().build(snap_later)
+        assert from_cache["event_id"] != fresh["event_id"] != built_first["event_id"]
+        assert {**from_cache, "event_id": ""} == {**fresh, "event_id": ""}
+        assert from_cache["fingerprint"] == built_first["fingerprint"]
+
+    def test_window_first_occurrence_carries_its_own_args_timestamp_and_id(
+        self, spool_dir: str
+    ) -> None:
+        """Through the sender: the first occurrence of a kind in the second window is
+        served from the cache yet carries its own args, timestamp and event id."""
+        from afissue_logging import IssueHandler
+        from afissue_logging.testing import CapturingTransport
+
+        transport = CapturingTransport()
+        handler = IssueHandler(service="svc", spool_dir=spool_dir, transport=transport,
+                               flush_interval=30)
+        records = []
+        for window, user in enumerate(["alice", "bob"]):
+            rec = _exception_record("lookup for %s failed", (user,), f"no {user}", "k", 0,
+                                    1_700_000_000.0 + window, fingerprint=["lookup"])
+            records.append(rec)
+            handler.handle(rec)
+            assert handler.flush(10)
+        first, second = transport.events
+        assert len(handler.sender._builder.cache) == 1
+        assert second["message"] == "lookup for bob failed"
+        assert second["exception"]["value"] == "no bob"
+        assert second["timestamp"].startswith("2023-11-14T22:13:21")
+        assert first["timestamp"].startswith("2023-11-14T22:13:20")
+        assert second["event_id"] != first["event_id"]
+        assert second["fingerprint"] == first["fingerprint"]
+        assert second["exception"]["frames"] == first["exception"]["frames"]
+
+
+class TestEventCacheBounds:
+    @settings(max_examples=50, deadline=None)
+    @given(
+        sizes=st.lists(st.integers(min_value=0, max_value=40), max_size=200),
+        max_entries=st.integers(min_value=1, max_value=50),
+        max_bytes=st.integers(min_value=1_000, max_value=200_000),
+    )
+    def test_entries_and_bytes_stay_bounded_and_recent_ones_stay(
+        self, sizes: list[int], max_entries: int, max_bytes: int
+    ) -> None:
+        """Whatever is put, the cache holds at most max_entries and about max_bytes,
+        evicting the least recently used first."""
+        from afissue_logging._event_cache import CachedParts, EventCache
+
+        cache = EventCache(max_entries=max_entries, max_bytes=max_bytes)
+        for index, frames in enumerate(sizes):
+            exc: Any = {"type": "E", "value": "", "module": "m", "frames": [
+                {"filename": "f", "module": "m", "function": "g", "lineno": 1, "in_app": True,
+                 "context_line": "x" * 80}] * frames}
+            parts = CachedParts("t", exc, None, "f" * 32)
+            cache.put(index, parts)
+            assert len(cache) <= max_entries
+            assert cache.bytes <= max_bytes
+            if parts.size() <= max_bytes:
+                assert cache.get(index) is parts
