@@ -30,7 +30,7 @@ from afissue_logging._snapshot import REPORTED_MARKER, Snapshot
 from afissue_logging.fingerprint import compute_fingerprint
 from afissue_logging.scrub import Scrubber
 from afissue_logging.settings import ClientSettings
-from afissue_logging.wire import EventDict, ExceptionDict, format_timestamp
+from afissue_logging.wire import EventDict, ExceptionDict, firestore_safe, format_timestamp
 
 __all__ = [
     "STANDARD_RECORD_ATTRS",
@@ -312,7 +312,9 @@ class EventBuilder:
             merged.pop(key, None)
         extra = json_safe(merged)
         if extra:
-            event["extra"] = self.scrubber.mapping(extra)
+            # As the issue document will hold it (ingest and consumer apply the same rule):
+            # the user sees a matrix as rows of JSON text, not an event refused later.
+            event["extra"] = firestore_safe(self.scrubber.mapping(extra))
         return override, merged
 
     def _scrub_exception(self, exc: Any) -> None:
@@ -350,7 +352,7 @@ class EventBuilder:
             override = list(override_raw)
         extra = event.get("extra")
         if isinstance(extra, Mapping):
-            event["extra"] = self.scrubber.mapping(json_safe(extra))
+            event["extra"] = firestore_safe(self.scrubber.mapping(json_safe(extra)))
         for key in ("title", "description", "message"):
             if isinstance(event.get(key), str):
                 event[key] = self.scrubber.text(text(event[key], self.settings.max_message_chars))

@@ -61,6 +61,15 @@ class TestRobustness:
         event = _builder().build(snapshot_record(_record(thing=BrokenRepr())))
         assert "repr failed" in event["extra"]["thing"]
 
+    def test_extra_is_sent_as_firestore_will_store_it(self) -> None:
+        """A matrix, reserved or empty keys and huge ints in ``extra`` are sent the way the
+        issue document keeps them (``wire.firestore_safe``), not refused further on."""
+        event = _builder().build(snapshot_record(_record(
+            weights=[[0.5, 1], [2, 3]], __meta__={"": 1}, big=2**70)))
+        assert event["extra"]["weights"] == ["[0.5, 1]", "[2, 3]"]
+        assert event["extra"]["~__meta__"] == {"~": 1}
+        assert event["extra"]["big"] == str(2**70)
+
     def test_non_utf8_bytes_and_surrogates(self) -> None:
         """Non-UTF-8 bytes and lone surrogates become valid UTF-8 JSON."""
         event = _builder().build(snapshot_record(_record(b"\xff\xfe raw", extra_s="bad \udcff")))
