@@ -15,23 +15,33 @@ import json
 import re
 import uuid
 from collections.abc import Mapping
-from typing import Any, NotRequired, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict, get_args
 
 __all__ = [
     "IDENTIFIER",
     "IDENTIFIER_PATTERN",
     "INT64_MAX",
+    "ISSUE_TYPES",
+    "LEVELS",
+    "LEVEL_ALIASES",
     "MAX_COUNT",
     "MAX_EVENT_BYTES",
+    "PRIORITIES",
+    "STATUSES",
     "WIRE_VERSION",
     "EventDict",
     "ExceptionDict",
     "FrameDict",
+    "IssueType",
+    "Level",
+    "Priority",
+    "Status",
     "decode_event",
     "encode_event",
     "firestore_safe",
     "format_timestamp",
     "is_identifier",
+    "level_name",
     "new_event_id",
     "parse_timestamp",
 ]
@@ -115,6 +125,35 @@ class EventDict(TypedDict, total=False):
     issue_id: str
     received_at: str
     wire_version: int
+
+
+# -- vocabularies ---------------------------------------------------------------------
+
+#: An event's level, least severe first.
+Level = Literal["debug", "info", "warning", "error", "critical"]
+LEVELS: tuple[str, ...] = get_args(Level)
+#: Other names of those levels (stdlib level names, structlog method names), accepted
+#: anywhere and stored as the level they stand for.
+LEVEL_ALIASES: Mapping[str, str] = {
+    "warn": "warning", "fatal": "critical", "exception": "error", "err": "error",
+    "msg": "info", "notset": "debug",
+}
+#: What kind of problem an event reports (``type``); ``log_issue`` sends "bug".
+IssueType = Literal["bug", "error", "crash", "performance", "security", "other"]
+ISSUE_TYPES: tuple[str, ...] = get_args(IssueType)
+#: How urgent it is (``priority``); ``log_issue`` sends "medium" unless told otherwise.
+Priority = Literal["low", "medium", "high", "critical"]
+PRIORITIES: tuple[str, ...] = get_args(Priority)
+#: An issue's status: counting goes on in every one; a new occurrence reopens a resolved one.
+Status = Literal["open", "resolved", "ignored"]
+STATUSES: tuple[str, ...] = get_args(Status)
+
+
+def level_name(name: str) -> str:
+    """*name* as one of :data:`LEVELS` when it is one or an alias (any case), else itself
+    lower-cased (for the API to refuse by name)."""
+    low = name.strip().lower()
+    return LEVEL_ALIASES.get(low, low)
 
 
 def new_event_id() -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
@@ -32,17 +32,11 @@ __all__ = [
     "RejectedItem",
 ]
 
-Level = Literal["debug", "info", "warning", "error", "critical"]
-
-# TODO: the vocabularies are part of the wire contract; move them to
-# afissue_logging/wire.py (so the client can check what it sends) and import them here.
-#: What kind of problem an event reports (``type``); the client's ``log_issue`` sends "bug".
-IssueType = Literal["bug", "error", "crash", "performance", "security", "other"]
-#: How urgent it is (``priority``); ``log_issue`` sends "medium" unless told otherwise.
-Priority = Literal["low", "medium", "high", "critical"]
-ISSUE_TYPES: tuple[str, ...] = get_args(IssueType)
-PRIORITIES: tuple[str, ...] = get_args(Priority)
-_LEVEL_ALIASES = {"warn": "warning", "fatal": "critical", "exception": "error", "err": "error"}
+Level = wire.Level
+IssueType = wire.IssueType
+Priority = wire.Priority
+ISSUE_TYPES = wire.ISSUE_TYPES
+PRIORITIES = wire.PRIORITIES
 
 _VOCABULARY = frozenset(ISSUE_TYPES) | frozenset(PRIORITIES)
 
@@ -53,7 +47,7 @@ _LEAP_SECOND = re.compile(r"^(.{10}[Tt ]\d\d:\d\d:)60")
 _CANONICAL_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:[0-5]\d\.\d{6}Z$")
 
 ShortText = Annotated[str, Field(max_length=256)]
-Identifier = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
+Identifier = Annotated[str, Field(min_length=1, max_length=128, pattern=wire.IDENTIFIER_PATTERN)]
 EventId = Annotated[
     str,
     Field(
@@ -165,10 +159,7 @@ class IssueEvent(_Model):
     @field_validator("level", mode="before")
     @classmethod
     def _level(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            low = value.strip().lower()
-            return _LEVEL_ALIASES.get(low, low)
-        return value
+        return wire.level_name(value) if isinstance(value, str) else value
 
 
 class EventBatch(_Model):
