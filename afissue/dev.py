@@ -28,6 +28,7 @@ from afissue.services import FirestoreEmulator, RedisServer, ServiceError
 from afissue.services._process import stop_process_group, wait_until
 from afissue.services.kafka_mock import MockCluster
 from afissue_logging.config import from_env, setting
+from consumer.settings import ConsumerSettings
 
 __all__ = ["DevSettings", "DevStack"]
 
@@ -155,7 +156,9 @@ class DevStack:
         self._kafka = MockCluster(num_brokers=1)
         self.kafka_bootstrap = self._kafka.bootstrap_servers
         self._kafka.create_topic(self.settings.kafka_topic, self.settings.partitions)
-        self._kafka.create_topic(f"{self.settings.kafka_topic}.dlq", self.settings.partitions)
+        # The consumer's own reading of the environment names its dead-letter topic.
+        consumer = ConsumerSettings.from_env(self.child_environment())
+        self._kafka.create_topic(consumer.dead_letter_topic, self.settings.partitions)
         self._spawn("ingest", ["ingest", "--allow-open", "--workers", "1"])
 
         def ingest_ready() -> bool:
