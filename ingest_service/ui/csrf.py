@@ -2,10 +2,10 @@
 
 The token lives in the signed session cookie and is compared in constant time with
 the ``csrf_token`` field of each POST the UI's blueprint receives; a missing or wrong
-token is refused with 403. The JSON API is a different blueprint and is not affected
-(its clients authenticate with a bearer token, which a browser never sends by itself).
-The token itself (session key, field name, creation) is ``ingest_service.csrf``'s, so one
-token satisfies both checks when the app-wide protection is installed too.
+token is refused with 403. This is the service's only CSRF check: the UI's forms are its
+only browser forms, and the JSON API is exempt by construction (its clients authenticate
+with a bearer token, which a browser never sends by itself), so no hook runs on API
+requests.
 """
 
 from __future__ import annotations
@@ -15,11 +15,21 @@ import secrets
 
 from flask import abort, request, session
 
-from ingest_service.csrf import FIELD, SESSION_KEY, csrf_token
-
-__all__ = ["FIELD", "csrf_token", "protect", "rotate"]
+__all__ = ["FIELD", "SESSION_KEY", "csrf_token", "protect", "rotate"]
 
 _UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+#: Where the token lives in the signed session, and the form field that carries it back.
+SESSION_KEY = "csrf_token"
+FIELD = "csrf_token"
+
+
+def csrf_token() -> str:
+    """The session's CSRF token (created on first use)."""
+    token = session.get(SESSION_KEY)
+    if not isinstance(token, str):
+        token = secrets.token_urlsafe(32)
+        session[SESSION_KEY] = token
+    return token
 
 
 def rotate() -> None:

@@ -73,9 +73,7 @@ def _state() -> UIState:
 def init_app(app: Flask, settings: UISettings, store: IssueStore | None = None) -> None:
     """Serve the UI from *app*: blueprint, session cookie rules and security headers.
 
-    The blueprint checks its own CSRF tokens (a 403 page), so when the app already has
-    the ingest service's app-wide ``CSRFProtect`` (JSON 400s), the UI is exempted from
-    it; both use the same session token, so either check accepts the UI's forms.
+    The blueprint checks its own CSRF tokens (a 403 page): the service's only CSRF check.
     """
     if store is None:
         store = IssueStore(
@@ -94,9 +92,6 @@ def init_app(app: Flask, settings: UISettings, store: IssueStore | None = None) 
     if settings.secure_cookies:
         app.config["SESSION_COOKIE_SECURE"] = True
     app.register_blueprint(bp)
-    app_wide = app.extensions.get("afissue_csrf")
-    if app_wide is not None and hasattr(app_wide, "exempt"):
-        app_wide.exempt(bp)
 
 
 def _css_token(value: Any, allowed: tuple[str, ...]) -> str:

@@ -7,8 +7,6 @@ from typing import Any
 from flask import Blueprint, Flask
 from flask.testing import FlaskClient
 
-from ingest_service.csrf import CSRFProtect
-from ingest_service.ui import UISettings, init_app
 from ingest_service.ui.store import IssueStore
 from tests.ingest_service.ui import seed
 from tests.ingest_service.ui.conftest import OPERATOR_TOKEN, csrf_of
@@ -54,26 +52,3 @@ class TestCsrf:
         app.register_blueprint(api)
         response = app.test_client().post("/api/v1/probe", json={})
         assert response.status_code == 200
-
-
-class TestWithIngestCsrf:
-    def test_ui_checks_its_own_forms_beside_the_app_wide_check(
-        self, ui_settings: UISettings, db: Any, store: IssueStore
-    ) -> None:
-        """In an app with the ingest service's CSRFProtect, the UI answers 403 itself and
-        its token is accepted."""
-        app = Flask(__name__)
-        app.config["TESTING"] = True
-        CSRFProtect(app)
-        init_app(app, ui_settings)
-        client = app.test_client()
-        seed.put(db, "issues", seed.issue("a"))
-        token = csrf_of(client)
-        client.post("/issues/login", data={"csrf_token": token, "token": OPERATOR_TOKEN})
-        refused = client.post("/issues/a/resolve", data={})
-        assert refused.status_code == 403
-        assert refused.mimetype == "text/html"
-        token = csrf_of(client, "/issues/a")
-        assert client.post("/issues/a/resolve", data={"csrf_token": token}).status_code == 303
-        issue = store.get("a")
-        assert issue is not None and issue["status"] == "resolved"
