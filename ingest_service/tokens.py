@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from afissue_logging import wire
 from ingest_service.errors import IngestConfigError
 
 __all__ = [
@@ -36,7 +37,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_SERVICE = re.compile(r"[\x21-\x7e]{1,128}")
 _HEX = re.compile(r"[0-9a-f]{64}")
 #: Problems of one file version logged one by one; the rest are summed up.
 _LOGGED_PROBLEMS = 20
@@ -58,7 +58,7 @@ def service_name_problem(service: str) -> str | None:
         return "is empty"
     if len(service) > 128:
         return f"is {len(service)} characters long; at most 128 allowed"
-    if not _SERVICE.fullmatch(service):
+    if not wire.is_identifier(service):
         return "must be printable ASCII without spaces or control characters, e.g. 'checkout-api'"
     if service.startswith("#"):
         return "must not start with '#' (that line would be a comment)"
