@@ -27,6 +27,7 @@ from typing import IO
 from afissue.services import FirestoreEmulator, RedisServer, ServiceError
 from afissue.services._process import stop_process_group, wait_until
 from afissue.services.kafka_mock import MockCluster
+from afissue_logging import server_env
 from afissue_logging.config import from_env, setting
 from consumer.settings import ConsumerSettings
 
@@ -37,30 +38,16 @@ __all__ = ["DevSettings", "DevStack"]
 class DevSettings:
     """Settings of the all-in-one local stack."""
 
-    port: int = setting(
-        6001, "AFISSUE_INGEST_PORT", "Port of the ingest API started by `afissue dev`."
+    port: int = server_env.INGEST_PORT.field("`afissue dev`: its ingest API listens there.")
+    redis_url: str | None = server_env.REDIS_URL.field(
+        "`afissue dev`: unset, it starts its own redis-server.", default=None
     )
-    redis_url: str | None = setting(
-        None, "AFISSUE_REDIS_URL", "Redis to use; unset: `afissue dev` starts redis-server."
+    firestore_emulator_host: str | None = server_env.FIRESTORE_EMULATOR_HOST.field(
+        "`afissue dev`: unset, it starts one."
     )
-    firestore_emulator_host: str | None = setting(
-        None,
-        "FIRESTORE_EMULATOR_HOST",
-        "Firestore emulator to use; unset: `afissue dev` starts one.",
-    )
-    firestore_project: str = setting(
-        "afissue-local",
-        "AFISSUE_FIRESTORE_PROJECT",
-        "Google Cloud project id of the Firestore data.",
-    )
-    firestore_collection: str = setting(
-        "issues",
-        "AFISSUE_FIRESTORE_COLLECTION",
-        "Firestore collection holding one document per issue.",
-    )
-    kafka_topic: str = setting(
-        "alphafusion.issues", "AFISSUE_KAFKA_TOPIC", "Kafka topic the ingest API publishes to."
-    )
+    firestore_project: str = server_env.FIRESTORE_PROJECT.field("`afissue dev`.")
+    firestore_collection: str = server_env.FIRESTORE_COLLECTION.field("`afissue dev`.")
+    kafka_topic: str = server_env.KAFKA_TOPIC.field("`afissue dev`: created in its embedded Kafka.")
     partitions: int = setting(
         3,
         "AFISSUE_DEV_PARTITIONS",

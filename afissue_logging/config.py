@@ -15,7 +15,7 @@ import typing
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-__all__ = ["SettingDoc", "SettingsError", "describe", "from_env", "setting"]
+__all__ = ["SettingDoc", "SettingsError", "SharedSetting", "describe", "from_env", "setting"]
 
 T = TypeVar("T")
 
@@ -32,6 +32,30 @@ def setting(default: Any, env: str, doc: str) -> Any:
     return dataclasses.field(default=default, metadata={"env": env, "doc": doc})
 
 
+_SAME: Any = object()
+
+
+@dataclasses.dataclass(frozen=True)
+class SharedSetting:
+    """An environment variable that several settings classes read, declared once.
+
+    Each reader declares its field with :meth:`field`; the configuration reference
+    lists the variable once, with each reader's *note* (what it uses it for) and any
+    default of its own.
+    """
+
+    env: str
+    default: Any
+    doc: str
+
+    def field(self, note: str, default: Any = _SAME) -> Any:
+        """The dataclass field of one reader; *default* only where that reader's differs."""
+        value = self.default if default is _SAME else default
+        return dataclasses.field(
+            default=value, metadata={"env": self.env, "doc": note, "shared": self}
+        )
+
+
 @dataclasses.dataclass(frozen=True)
 class SettingDoc:
     """One row of the configuration reference."""
@@ -40,6 +64,8 @@ class SettingDoc:
     default: str
     type: str
     doc: str
+    #: The declaration when the variable is read by several settings classes.
+    shared: SharedSetting | None = None
 
 
 def _base_type(annotation: Any) -> tuple[type[Any], bool]:
@@ -100,5 +126,13 @@ def describe(cls: type[Any]) -> list[SettingDoc]:
         kind, optional = _base_type(hints[field.name])
         default = "" if field.default is None else str(field.default)
         type_name = kind.__name__ + (" (optional)" if optional else "")
-        rows.append(SettingDoc(field.metadata["env"], default, type_name, field.metadata["doc"]))
+        rows.append(
+            SettingDoc(
+                field.metadata["env"],
+                default,
+                type_name,
+                field.metadata["doc"],
+                field.metadata.get("shared"),
+            )
+        )
     return rows

@@ -25,7 +25,8 @@ import threading
 from collections.abc import Mapping
 from types import FrameType
 
-from afissue_logging.config import SettingsError, from_env, setting
+from afissue_logging import server_env
+from afissue_logging.config import SettingsError, from_env
 
 __all__ = ["LOG_FORMAT", "LogLevelError", "ProcessSettings", "configure_logging", "main", "tune_gc"]
 
@@ -43,11 +44,7 @@ class LogLevelError(ValueError):
 class ProcessSettings:
     """Settings of the consumer process itself, apart from what it consumes."""
 
-    # TODO: belongs in ConsumerSettings (and so in docs/configuration.md); kept here
-    # while consumer/settings.py is changed elsewhere.
-    log_level: str = setting(
-        "info", "AFISSUE_LOG_LEVEL", "Log level of the consumer (debug, info, warning, error)."
-    )
+    log_level: str = server_env.LOG_LEVEL.field("`afissue consumer`.")
 
 
 def configure_logging(level: str) -> None:

@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+from afissue_logging import server_env
 from afissue_logging.config import from_env, setting
 
 __all__ = ["MAX_WRITES_PER_BATCH", "ConsumerSettings"]
@@ -20,12 +21,8 @@ WRITES_PER_ISSUE = 2
 class ConsumerSettings:
     """Everything ``run_consumer`` needs; every field has an env var and a documented default."""
 
-    kafka_bootstrap: str = setting(
-        "127.0.0.1:9092", "AFISSUE_KAFKA_BOOTSTRAP", "Kafka bootstrap servers (host:port,...)."
-    )
-    kafka_topic: str = setting(
-        "alphafusion.issues", "AFISSUE_KAFKA_TOPIC", "Topic the ingest service publishes events to."
-    )
+    kafka_bootstrap: str = server_env.KAFKA_BOOTSTRAP.field("Consumer: consumes there.")
+    kafka_topic: str = server_env.KAFKA_TOPIC.field("Consumer: reads it.")
     group_id: str = setting(
         "afissue-consumer", "AFISSUE_CONSUMER_GROUP", "Kafka consumer group id of the consumers."
     )
@@ -33,20 +30,12 @@ class ConsumerSettings:
         None, "AFISSUE_CONSUMER_DLQ_TOPIC",
         "Dead-letter topic for events that cannot be processed (default: `<topic>.dlq`).",
     )
-    redis_url: str = setting(
-        "redis://127.0.0.1:6379/0", "AFISSUE_REDIS_URL", "Redis holding the event-id dedup markers."
+    redis_url: str = server_env.REDIS_URL.field("Consumer: the event-id dedup markers.")
+    firestore_project: str = server_env.FIRESTORE_PROJECT.field("Consumer: writes there.")
+    firestore_collection: str = server_env.FIRESTORE_COLLECTION.field(
+        "Consumer: checkpoints go to `<collection>_checkpoints`."
     )
-    firestore_project: str = setting(
-        "afissue-local", "AFISSUE_FIRESTORE_PROJECT", "Google Cloud project of the Firestore database."
-    )
-    firestore_collection: str = setting(
-        "issues", "AFISSUE_FIRESTORE_COLLECTION",
-        "Firestore collection of issue documents; checkpoints go to `<collection>_checkpoints`.",
-    )
-    firestore_emulator_host: str | None = setting(
-        None, "FIRESTORE_EMULATOR_HOST",
-        "host:port of the Firestore emulator; when set, anonymous credentials are used.",
-    )
+    firestore_emulator_host: str | None = server_env.FIRESTORE_EMULATOR_HOST.field("Consumer.")
     flush_interval: float = setting(
         1.0, "AFISSUE_CONSUMER_FLUSH_INTERVAL",
         "Seconds between flushes: a hot issue is written at most once per interval.",

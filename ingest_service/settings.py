@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from afissue_logging import config, wire
+from afissue_logging import config, server_env, wire
 from afissue_logging.config import setting
 
 __all__ = ["IngestSettings"]
@@ -21,12 +21,8 @@ __all__ = ["IngestSettings"]
 class IngestSettings:
     """Everything the ingest service can be told; defaults suit a local machine."""
 
-    kafka_bootstrap: str = setting(
-        "127.0.0.1:9092", "AFISSUE_KAFKA_BOOTSTRAP", "Kafka bootstrap servers (host:port,...)."
-    )
-    kafka_topic: str = setting(
-        "alphafusion.issues", "AFISSUE_KAFKA_TOPIC", "Kafka topic the accepted events go to."
-    )
+    kafka_bootstrap: str = server_env.KAFKA_BOOTSTRAP.field("Ingest API: publishes there.")
+    kafka_topic: str = server_env.KAFKA_TOPIC.field("Ingest API: publishes accepted events.")
     kafka_compression: str = setting(
         "lz4", "AFISSUE_KAFKA_COMPRESSION", "Producer compression codec (none, gzip, lz4, zstd)."
     )
@@ -41,9 +37,7 @@ class IngestSettings:
         "AFISSUE_PUBLISH_TIMEOUT",
         "Seconds a request waits for Kafka's delivery report before answering 503.",
     )
-    redis_url: str = setting(
-        "redis://127.0.0.1:6379/0", "AFISSUE_REDIS_URL", "Redis for recent issues and rate limits."
-    )
+    redis_url: str = server_env.REDIS_URL.field("Ingest API: recent issues and rate limits.")
     redis_prefix: str = setting(
         "afissue:", "AFISSUE_REDIS_PREFIX", "Prefix of every Redis key the ingest service writes."
     )
@@ -64,7 +58,7 @@ class IngestSettings:
         "Accept requests without a token (service taken from the body); for local use only.",
     )
     host: str = setting("127.0.0.1", "AFISSUE_INGEST_HOST", "Address gunicorn binds to.")
-    port: int = setting(6001, "AFISSUE_INGEST_PORT", "Port gunicorn binds to.")
+    port: int = server_env.INGEST_PORT.field("`afissue ingest`: the port gunicorn binds to.")
     workers: int = setting(2, "AFISSUE_INGEST_WORKERS", "gunicorn worker processes.")
     threads: int = setting(
         8, "AFISSUE_INGEST_THREADS", "Threads per worker (balanced gthread worker when above 1)."
@@ -103,12 +97,8 @@ class IngestSettings:
         "Largest single event once encoded for Kafka, in bytes (413): the wire's one limit, "
         "which the consumer also applies; a larger value is capped to it.",
     )
-    secret_key: str | None = setting(
-        None,
-        "AFISSUE_SECRET_KEY",
-        "Flask secret key for the UI's sessions and CSRF tokens; random per process when unset.",
-    )
-    log_level: str = setting("info", "AFISSUE_LOG_LEVEL", "Log level of the ingest service.")
+    secret_key: str | None = server_env.SECRET_KEY.field("Ingest API: the Flask app's key.")
+    log_level: str = server_env.LOG_LEVEL.field("`afissue ingest`.")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> IngestSettings:

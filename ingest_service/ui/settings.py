@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from afissue_logging import config
+from afissue_logging import config, server_env
 from afissue_logging.config import setting
 
 __all__ = ["UISettings"]
@@ -21,14 +21,12 @@ __all__ = ["UISettings"]
 class UISettings:
     """Where the issues are, who may change them, and how pages are cut."""
 
-    firestore_project: str = setting(
-        "afissue-local", "AFISSUE_FIRESTORE_PROJECT", "Google Cloud project of the issue store."
+    firestore_project: str = server_env.FIRESTORE_PROJECT.field("Web UI and `afissue issues`.")
+    firestore_collection: str = server_env.FIRESTORE_COLLECTION.field(
+        "Web UI and `afissue issues`."
     )
-    firestore_collection: str = setting(
-        "issues", "AFISSUE_FIRESTORE_COLLECTION", "Firestore collection of the issue documents."
-    )
-    firestore_emulator_host: str | None = setting(
-        None, "FIRESTORE_EMULATOR_HOST", "host:port of a Firestore emulator (standard name)."
+    firestore_emulator_host: str | None = server_env.FIRESTORE_EMULATOR_HOST.field(
+        "Web UI and `afissue issues`."
     )
     operators_file: str | None = setting(
         None,
@@ -42,12 +40,7 @@ class UISettings:
         "Serve the web UI and its actions without login (actions recorded as `anonymous`); "
         "for local use only.",
     )
-    secret_key: str | None = setting(
-        None,
-        "AFISSUE_SECRET_KEY",
-        "Key signing the UI's session cookie (login and CSRF token); random per process when "
-        "unset, so set it when several workers serve the UI.",
-    )
+    secret_key: str | None = server_env.SECRET_KEY.field("Web UI: signs its session cookie.")
     secure_cookies: bool = setting(
         False,
         "AFISSUE_UI_SECURE_COOKIES",

@@ -43,3 +43,33 @@ class TestConfigurationReference:
         text = render()
         assert "| `AFISSUE_KAFKA_TOPIC` | `alphafusion.issues` |" in text
         assert "| `AFISSUE_FIRESTORE_COLLECTION` | `issues` |" in text
+
+
+class TestDeclaredOnce:
+    def test_a_variable_read_by_several_classes_has_one_declaration(self) -> None:
+        """Two settings classes reading one variable share its declaration
+        (``afissue_logging.server_env``), so its name, default and meaning cannot drift."""
+        import importlib
+
+        from afissue.configdoc import SETTINGS_CLASSES
+        from afissue_logging.config import describe
+
+        readers: dict[str, list[str]] = {}
+        undeclared: list[str] = []
+        for _, module_name, class_name, _ in SETTINGS_CLASSES:
+            cls = getattr(importlib.import_module(module_name), class_name)
+            for row in describe(cls):
+                readers.setdefault(row.env, []).append(class_name)
+                if row.shared is None:
+                    undeclared.append(row.env)
+        duplicated = sorted(
+            env for env, classes in readers.items() if len(classes) > 1 and env in undeclared
+        )
+        assert duplicated == []
+
+    def test_the_reference_lists_each_variable_once(self) -> None:
+        """Each environment variable has exactly one row in docs/configuration.md."""
+        import re
+
+        names = re.findall(r"^\| `([A-Z_]+)` \|", render(), flags=re.M)
+        assert sorted(n for n in set(names) if names.count(n) > 1) == []

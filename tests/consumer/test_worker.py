@@ -17,7 +17,7 @@ from consumer.coalesce import PartitionBatch
 from consumer.errors import StoreUnavailable
 from consumer.settings import MAX_WRITES_PER_BATCH, ConsumerSettings
 from consumer.store import FirestoreStore, FlushResult
-from consumer.worker import kafka_config
+from consumer.worker import FETCH_QUEUE_BACKOFF_MS, kafka_config
 from tests.consumer.helpers import (
     BASE_TIME,
     issue_counts,
@@ -53,8 +53,8 @@ class TestKafkaConfig:
     def test_backlog_is_read_without_fetch_backoff_stalls(
         self, kafka: KafkaBed, kafka_topic: str
     ) -> None:
-        """A backlog bigger than the pre-fetch queue is read without idling: with
-        librdkafka's default fetch backoff the same read sits a second on an empty queue."""
+        """A backlog bigger than the pre-fetch queue is read without idling (librdkafka's
+        default fetch backoff can leave the read a second on an empty queue)."""
         producer = Producer({"bootstrap.servers": kafka.bootstrap, "batch.num.messages": 50,
                              "linger.ms": 100})
         for _ in range(1000):
@@ -66,10 +66,11 @@ class TestKafkaConfig:
             kafka_bootstrap=kafka.bootstrap, kafka_topic=kafka_topic,
             kafka_extra="queued.max.messages.kbytes=16,max.partition.fetch.bytes=16384",
         ))
+        # Whether librdkafka's default backoff stalls this read depends on when the mock
+        # broker's fetch responses land (CI saw no stall once), so the default is not a
+        # baseline here; what we pin is that our setting is in the config and reads fast.
+        assert config["fetch.queue.backoff.ms"] == FETCH_QUEUE_BACKOFF_MS
         ours = {**config, "group.id": f"{kafka_topic}.ours"}
-        default = {k: v for k, v in config.items() if k != "fetch.queue.backoff.ms"}
-        default["group.id"] = f"{kafka_topic}.default"
-        assert _longest_wait_reading(default, kafka_topic, 1000) >= 0.5
         assert _longest_wait_reading(ours, kafka_topic, 1000) < 0.3
 
 
