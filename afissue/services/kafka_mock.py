@@ -6,6 +6,13 @@ for as long as the :class:`MockCluster` object lives in *this* process. Fault in
 (broker down/up, request errors, leader moves, latency) goes through librdkafka's
 ``rdkafka_mock.h`` API over ctypes. The API is marked experimental upstream: pin
 confluent-kafka and re-check ``nm -D`` when upgrading.
+
+Why not only public configuration: librdkafka's ``test.mock.num.brokers=1`` on any client
+does start a mock cluster, and its address is public (``list_topics().brokers``), but the
+mock broker has no controller, so ``AdminClient.create_topics`` fails ("Failed while
+waiting for controller"), and auto-created topics get librdkafka's default partition
+count. A topic with the configured partitions and its dead-letter topic need
+``rd_kafka_mock_topic_create``, which only the C API reaches (measured with 2.16.1).
 """
 
 from __future__ import annotations
