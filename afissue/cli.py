@@ -87,8 +87,8 @@ def _cmd_dlq(args: argparse.Namespace) -> int:
     import json
 
     from afissue.dlq import read_dead_letters, replay
-    from afissue.firestore_issues import format_table
     from consumer.settings import ConsumerSettings
+    from issue_store.present import format_table
 
     settings = ConsumerSettings.from_env(os.environ)
     if args.dlq_command == "list":
@@ -117,7 +117,10 @@ def _cmd_dlq(args: argparse.Namespace) -> int:
 
 def _run_demo(stack: Any) -> None:
     from afissue.demo import EXPECTED_OCCURRENCES
-    from afissue.firestore_issues import firestore_client, format_table, list_issues
+    from issue_store.client import firestore_client
+    from issue_store.present import format_table
+    from issue_store.query import IssueQuery
+    from issue_store.reader import IssueReader
 
     print(f"demo: logging {EXPECTED_OCCURRENCES} errors from service demo-trading ...", flush=True)
     subprocess.run(
@@ -130,12 +133,16 @@ def _run_demo(stack: Any) -> None:
     if not settings.consumer:
         print("demo: no consumer runs (--no-consumer): start `afissue consumer` to fill Firestore")
         return
-    db = firestore_client(settings.firestore_project, stack.firestore_host)
+    reader = IssueReader(
+        firestore_client(settings.firestore_project, stack.firestore_host),
+        settings.firestore_collection,
+    )
+    query = IssueQuery(status=None, service="demo-trading", limit=100)
     deadline = time.monotonic() + 90
     rows: list[dict[str, Any]] = []
     while time.monotonic() < deadline:
         stack.check()
-        rows = list_issues(db, settings.firestore_collection, service="demo-trading", limit=100)
+        rows = reader.find(query).issues
         if sum(int(r.get("count", 0)) for r in rows) >= EXPECTED_OCCURRENCES:
             break
         time.sleep(0.5)

@@ -28,8 +28,10 @@ SETTINGS_CLASSES: tuple[tuple[str, str, str, str], ...] = (
         "IngestSettings",
         "Read by `afissue ingest` (gunicorn) and `create_app()`.",
     ),
-    ("Web UI and CLI", "ingest_service.ui.settings", "UISettings",
+    ("Issue reader of the web UI and CLI", "issue_store.settings", "ReaderSettings",
      "Read by the web UI (served by the ingest API) and by `afissue issues`."),
+    ("Web UI", "ingest_service.ui.settings", "UISettings",
+     "Read by the web UI (served by the ingest API), beside the issue store's settings."),
     ("Consumer", "consumer.settings", "ConsumerSettings", "Read by `afissue consumer`."),
     ("Consumer process", "consumer.runtime", "ProcessSettings", "Read by `afissue consumer`."),
     (

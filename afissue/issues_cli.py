@@ -2,9 +2,10 @@
 
 Reads and writes Firestore directly, with the consumer's settings
 (``AFISSUE_FIRESTORE_PROJECT``, ``AFISSUE_FIRESTORE_COLLECTION``,
-``FIRESTORE_EMULATOR_HOST``), through the store the web UI uses. Tables by default,
-``--json`` for scripts. Exit status: 0 done, 1 no such issue or Firestore failed,
-2 bad arguments.
+``FIRESTORE_EMULATOR_HOST``), through the reader the web UI uses
+(``issue_store``: no Flask, no Kafka client, no ingest service is imported). Tables by
+default, ``--json`` for scripts. Exit status: 0 done, 1 no such issue or Firestore
+failed, 2 bad arguments.
 """
 
 from __future__ import annotations
@@ -18,17 +19,18 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from afissue.firestore_issues import format_table, printable, relative_time
-from ingest_service.ui.present import OccurrenceView, occurrence_view
-from ingest_service.ui.query import SORTS, STATUSES, InvalidQuery, IssueQuery
-from ingest_service.ui.settings import UISettings
-from ingest_service.ui.store import (
-    ACTIONS,
-    IssueNotFound,
-    IssueStore,
-    LazyFirestore,
-    StoreUnavailable,
+from afissue_logging.wire import STATUSES
+from issue_store.errors import FirestoreUnavailable, IssueNotFound
+from issue_store.present import (
+    OccurrenceView,
+    format_table,
+    occurrence_view,
+    printable,
+    relative_time,
 )
+from issue_store.query import SORTS, InvalidQuery, IssueQuery
+from issue_store.reader import ACTIONS, IssueReader
+from issue_store.settings import ReaderSettings
 
 __all__ = ["add_issues_commands"]
 
@@ -74,15 +76,8 @@ def add_issues_commands(subparsers: Any) -> None:
         change.set_defaults(func=_cmd_change, action=action)
 
 
-def _store() -> IssueStore:
-    settings = UISettings.from_env(os.environ)
-    return IssueStore(
-        LazyFirestore(settings.firestore_project, settings.firestore_emulator_host),
-        settings.firestore_collection,
-        search_scan_limit=settings.search_scan_limit,
-        history_limit=settings.history_limit,
-        timeout_s=settings.firestore_timeout_s,
-    )
+def _reader() -> IssueReader:
+    return ReaderSettings.from_env(os.environ).reader()
 
 
 def _jsonable(value: Any) -> Any:
@@ -110,7 +105,7 @@ def _firestore_errors() -> tuple[type[BaseException], ...]:
     from google.api_core.exceptions import GoogleAPICallError, RetryError
     from google.auth.exceptions import GoogleAuthError
 
-    return (GoogleAPICallError, RetryError, GoogleAuthError, StoreUnavailable)
+    return (GoogleAPICallError, RetryError, GoogleAuthError, FirestoreUnavailable)
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
@@ -127,7 +122,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
     except InvalidQuery as exc:
         return _fail(str(exc), 2)
     try:
-        page = _store().find(query)
+        page = _reader().find(query)
     except _firestore_errors() as exc:
         return _fail(f"Firestore: {exc}", 1)
     cursor = page.next_cursor.encode() if page.next_cursor is not None else None
@@ -226,12 +221,12 @@ def _show_text(issue: Mapping[str, Any], occurrences: list[dict[str, Any]]) -> s
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
-    store = _store()
+    reader = _reader()
     try:
-        issue = store.get(args.issue_id)
+        issue = reader.get(args.issue_id)
         if issue is None:
             return _fail(f"no issue {args.issue_id!r}", 1)
-        occurrences = store.occurrences(args.issue_id)
+        occurrences = reader.occurrences(args.issue_id)
     except _firestore_errors() as exc:
         return _fail(f"Firestore: {exc}", 1)
     if args.json:
@@ -252,15 +247,15 @@ def _cmd_change(args: argparse.Namespace) -> int:
     by = args.by or _default_operator()
     status = ACTIONS[args.action]
     try:
-        change = _store().set_status(args.issue_id, status, by, f"{args.action} (CLI)")
+        outcome = _reader().set_status(args.issue_id, status, by, f"{args.action} (CLI)")
     except IssueNotFound:
         return _fail(f"no issue {args.issue_id!r}", 1)
     except _firestore_errors() as exc:
         return _fail(f"Firestore: {exc}", 1)
     if args.json:
-        summary = {k: change.issue.get(k) for k in _SUMMARY_FIELDS}
-        _print_json({"issue": summary, "changed": change.changed})
-    elif change.changed:
+        summary = {k: outcome.issue.get(k) for k in _SUMMARY_FIELDS}
+        _print_json({"issue": summary, "changed": outcome.changed})
+    elif outcome.changed:
         print(printable(f"{args.issue_id}: {status}"))
     else:
         print(printable(f"{args.issue_id}: already {status}"))

@@ -154,9 +154,9 @@ def _consumer_rate(settings: Any, count: int) -> _ConsumerRun:
 
 def _firestore_total(settings: Any) -> int:
     """The sum of ``count`` over the issue documents the consumer wrote."""
-    from consumer.store import firestore_client
+    from issue_store.client import firestore_client
 
-    client = firestore_client(settings)
+    client = firestore_client(settings.firestore_project, settings.firestore_emulator_host)
     try:
         return sum(int(doc.get("count") or 0)
                    for doc in client.collection(settings.firestore_collection).stream())

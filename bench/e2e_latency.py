@@ -22,8 +22,8 @@ import time
 from typing import Any
 
 from afissue.dev import DevSettings, DevStack
-from afissue.firestore_issues import firestore_client
 from afissue.services import free_port
+from issue_store.client import firestore_client
 
 RATE = 1000
 SECONDS = 10

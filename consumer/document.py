@@ -12,6 +12,9 @@
 
 ``{collection}/{issue_id}/occurrences/{00..N-1}``: a ring of the most recent flush
 windows' latest occurrence, each with ``coalesced_count`` (occurrences in that window).
+
+Planning works on plain values (``None``, numbers, strings, datetimes, lists, dicts) and
+:class:`Increment`; ``consumer.firestore_writes`` turns them into Firestore writes.
 """
 
 from __future__ import annotations
@@ -20,8 +23,6 @@ import dataclasses
 import datetime as _dt
 from collections.abc import Mapping
 from typing import Any
-
-from google.cloud.firestore_v1.transforms import Increment
 
 from afissue_logging import wire
 from consumer import lifecycle
@@ -33,6 +34,7 @@ __all__ = [
     "LATEST_MAX_ENTRIES",
     "MAX_TITLE_CHARS",
     "READ_FIELDS",
+    "Increment",
     "IssueWrite",
     "culprit",
     "latest_payload",
@@ -56,6 +58,13 @@ _CONTEXT_FIELDS = (
     "environment", "release", "host", "pid", "thread", "logger", "tags", "extra",
     "trace_id", "request_id", "reporter_id",
 )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Increment:
+    """An update's value that adds *value* to the stored number (to 0 when missing)."""
+
+    value: int
 
 
 def culprit(event: Mapping[str, Any]) -> str:

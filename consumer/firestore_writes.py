@@ -1,4 +1,10 @@
-"""Firestore ``Write`` messages built directly as protobufs, for the flush's hot path.
+"""The consumer's adapter to the Firestore client library: its writes, built as protobufs.
+
+This is the one module that knows the library's internals. The flush's ``Write``
+messages are built here directly as protobufs and handed to the library's ``WriteBatch``
+through two private members of it, :func:`document_path` (``DocumentReference.
+_document_path``) and :func:`add_writes` (``WriteBatch._add_write_pbs``); this is why
+``google-cloud-firestore`` is pinned below 3 (``docs/consumer.md``, "Why the pin").
 
 The client library encodes every value through proto-plus wrappers and walks each
 document for sentinels first: about 1 ms for one latest occurrence with five frames, and
@@ -7,22 +13,24 @@ Building the protobuf messages directly costs about a quarter of that and yields
 messages (``tests/consumer/test_firestore_writes.py`` compares them with the library's
 own). In the consumer this time is held under the GIL, taken from the consuming loop.
 
-Supported values are the ones the consumer writes: ``None``, bool, int, float, str,
-bytes, timezone-aware datetimes, lists, dicts with string keys, and ``Increment`` at the
-top level of an update.
+Supported values are the ones the consumer's planning (``consumer.document``) makes:
+``None``, bool, int, float, str, bytes, timezone-aware datetimes, lists, dicts with
+string keys, and the consumer's own :class:`~consumer.document.Increment` at the top
+level of an update, written as the library's increment transform.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from google.cloud.firestore_v1.transforms import Increment
 from google.cloud.firestore_v1.types import common, document, write
 from google.protobuf import struct_pb2, timestamp_pb2
 
-__all__ = ["create", "encode_value", "replace", "update"]
+from consumer.document import Increment
+
+__all__ = ["add_writes", "create", "document_path", "encode_value", "replace", "update"]
 
 _Value: Any = document.Value.pb()
 _ArrayValue: Any = document.ArrayValue.pb()
@@ -104,3 +112,16 @@ def update(path: str, fields: Mapping[str, Any], last_update_time: _dt.datetime)
         update_transforms=increments,
         current_document=_Precondition(update_time=_timestamp(last_update_time)),
     ))
+
+
+def document_path(reference: Any) -> str:
+    """The full resource name (``projects/.../documents/...``) of a library
+    ``DocumentReference``: what a ``Write`` names its document by."""
+    path: str = reference._document_path
+    return path
+
+
+def add_writes(batch: Any, writes: Iterable[write.Write]) -> None:
+    """Append *writes* (built here) to the library's ``WriteBatch`` *batch*; committing
+    the batch commits them with whatever else it holds, atomically."""
+    batch._add_write_pbs(list(writes))

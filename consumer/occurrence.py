@@ -2,8 +2,9 @@
 
 Everything a raw record can hold is checked here, before it is counted: the wire size
 limit, required fields and their types, the event's ``count`` (``wire.MAX_COUNT``), the
-service and fingerprint (``wire.IDENTIFIER``), and the occurrence time, which is kept within a
-window around the time the event entered Kafka (:class:`ClockWindow`).
+service and fingerprint (``wire.IDENTIFIER``), the issue id (a Firestore document id,
+``issue_store.ids``), and the occurrence time, which is kept within a window around the
+time the event entered Kafka (:class:`ClockWindow`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from afissue_logging import wire
 from afissue_logging.wire import parse_timestamp
 from consumer.errors import PoisonMessage
+from issue_store.ids import issue_id_problem
 
 __all__ = ["MAX_EVENT_BYTES", "ClockWindow", "Occurrence", "parse_occurrence"]
 
@@ -54,13 +56,11 @@ class Occurrence:
 
 
 def _check_issue_id(issue_id: str) -> None:
-    if (
-        "/" in issue_id
-        or issue_id in (".", "..")
-        or (len(issue_id) >= 4 and issue_id.startswith("__") and issue_id.endswith("__"))
-        or (len(issue_id) > 375 and len(issue_id.encode()) > 1500)  # 4 bytes a char at most
-    ):
-        raise PoisonMessage("invalid_field", f"issue_id {issue_id[:80]!r} is not a valid document id")
+    problem = issue_id_problem(issue_id)
+    if problem is not None:
+        raise PoisonMessage(
+            "invalid_field", f"issue_id {issue_id[:80]!r} is not a valid document id: {problem}"
+        )
 
 
 def _received(entered_ms: int | None) -> _dt.datetime:

@@ -1,4 +1,4 @@
-"""Where counts go: the :class:`IssueStore` port and its Firestore adapter.
+"""Where counts go: the :class:`IssueWriter` port and its Firestore adapter.
 
 One flush is one atomic Firestore batch over one or more partitions: every issue's
 increment and each partition's checkpoint, with preconditions (``exists=False`` for new
@@ -6,6 +6,9 @@ documents, the read ``update_time`` for existing ones and for the checkpoints). 
 partition's checkpoint moved since this consumer last read it, another consumer owns
 the partition now: that partition is *fenced* (nothing of it written, its pending state
 dropped by the worker), the others are written.
+
+The writes themselves are built by ``consumer.firestore_writes``, the one module that
+touches the client library's internals; the client comes from ``issue_store.client``.
 """
 
 from __future__ import annotations
@@ -13,23 +16,21 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import logging
-import os
-import threading
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 from google.api_core import exceptions as gexc
-from google.cloud.firestore_v1.transforms import Increment
 
 from consumer import firestore_writes
 from consumer.checkpoint import Checkpoint, checkpoint_id
 from consumer.coalesce import IssueDelta, PartitionBatch
-from consumer.document import READ_FIELDS, plan_issue_write
+from consumer.document import READ_FIELDS, Increment, plan_issue_write
 from consumer.errors import FencedError, FlushRejected, StoreUnavailable
 from consumer.settings import ConsumerSettings
+from issue_store.client import firestore_client
 
-__all__ = ["FirestoreStore", "FlushResult", "IssueStore", "firestore_client"]
+__all__ = ["FirestoreStore", "FlushResult", "IssueStore", "IssueWriter"]
 
 log = logging.getLogger("consumer")
 
@@ -39,7 +40,6 @@ _OUTAGES = (gexc.ServiceUnavailable, gexc.DeadlineExceeded, gexc.InternalServerE
             gexc.Unknown, gexc.RetryError, gexc.Cancelled, gexc.TooManyRequests,
             gexc.ResourceExhausted)
 _MAX_CONFLICT_RETRIES = 5
-_EMULATOR_VARIABLE = "FIRESTORE_EMULATOR_HOST"
 #: What a flush reads back: the checkpoint's offset and what planning an issue write
 #: needs; not the stored latest occurrence (the largest field, replaced anyway).
 _FLUSH_READ_MASK = ["next_offset", *READ_FIELDS]
@@ -57,8 +57,8 @@ class FlushResult:
     seconds: float = 0.0
 
 
-class IssueStore(Protocol):
-    """The consumer's view of its store."""
+class IssueWriter(Protocol):
+    """What the consumer needs of the issue store: its checkpoints, and atomic flushes."""
 
     def read_checkpoints(self, topic: str, partitions: Iterable[int]) -> list[Checkpoint]:
         """The stored checkpoints of *partitions*; ``StoreUnavailable`` on outage."""
@@ -73,40 +73,19 @@ class IssueStore(Protocol):
         ...
 
 
-_CLIENT_LOCK = threading.Lock()
-
-
-def firestore_client(settings: ConsumerSettings) -> Any:
-    """A Firestore client for *settings* (anonymous credentials on the emulator)."""
-    from google.cloud import firestore
-
-    if not settings.firestore_emulator_host:
-        return firestore.Client(project=settings.firestore_project)
-    from google.auth.credentials import AnonymousCredentials
-
-    # The client takes the emulator's address from this variable, in its constructor
-    # only; set it just for that call so other clients in the process keep theirs.
-    with _CLIENT_LOCK:
-        previous = os.environ.get(_EMULATOR_VARIABLE)
-        os.environ[_EMULATOR_VARIABLE] = settings.firestore_emulator_host
-        try:
-            return firestore.Client(
-                project=settings.firestore_project,
-                credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
-            )
-        finally:
-            if previous is None:
-                os.environ.pop(_EMULATOR_VARIABLE, None)
-            else:
-                os.environ[_EMULATOR_VARIABLE] = previous
+#: The old name of :class:`IssueWriter`, kept while other branches still import it.
+IssueStore = IssueWriter
 
 
 class FirestoreStore:
-    """:class:`IssueStore` on Google Cloud Firestore."""
+    """:class:`IssueWriter` on Google Cloud Firestore."""
 
     def __init__(self, settings: ConsumerSettings, client: Any | None = None) -> None:
         self._settings = settings
-        self._client = client if client is not None else firestore_client(settings)
+        self._client = (
+            client if client is not None
+            else firestore_client(settings.firestore_project, settings.firestore_emulator_host)
+        )
         self._issues = self._client.collection(settings.firestore_collection)
         self._checkpoints = self._client.collection(settings.checkpoint_collection)
         #: Where a refused flush is probed issue by issue (emptied again at once).
@@ -191,8 +170,8 @@ class FirestoreStore:
                 "next_offset": batch.next_offset,
                 "updated_at": now,
             }
-            path = checkpoint_ref._document_path
-            writes._add_write_pbs([
+            path = firestore_writes.document_path(checkpoint_ref)
+            firestore_writes.add_writes(writes, [
                 firestore_writes.update(path, record, checkpoint.update_time)  # type: ignore[union-attr]
                 if exists else firestore_writes.create(path, record)
             ])
@@ -214,17 +193,19 @@ class FirestoreStore:
                 existing, delta, now, settings.max_list_values, settings.recent_occurrences
             )
             ring = ref.collection("occurrences").document(plan.occurrence_slot)
+            path = firestore_writes.document_path(ref)
             if plan.created:
-                issue_write = firestore_writes.create(ref._document_path, plan.fields)
+                issue_write = firestore_writes.create(path, plan.fields)
                 created.append(issue_id)
             else:
                 issue_write = firestore_writes.update(
-                    ref._document_path, plan.fields, snap.update_time  # type: ignore[union-attr]
+                    path, plan.fields, snap.update_time  # type: ignore[union-attr]
                 )
             if plan.regressed:
                 regressed.append(issue_id)
-            writes._add_write_pbs([
-                issue_write, firestore_writes.replace(ring._document_path, plan.occurrence),
+            firestore_writes.add_writes(writes, [
+                issue_write,
+                firestore_writes.replace(firestore_writes.document_path(ring), plan.occurrence),
             ])
         writes.commit(retry=None, timeout=self._timeout)
         return FlushResult(created, regressed, len(deltas), len(deltas) * 2 + checkpoints, fenced)
@@ -271,11 +252,13 @@ class FirestoreStore:
             try:
                 plan = plan_issue_write(existing, delta, now, self._settings.max_list_values,
                                         self._settings.recent_occurrences)
+                ring = probe.collection("occurrences").document("00")
                 probes.append((issue_id, [
-                    firestore_writes.replace(probe._document_path, _stored(existing, plan.fields)),
                     firestore_writes.replace(
-                        probe.collection("occurrences").document("00")._document_path,
-                        plan.occurrence,
+                        firestore_writes.document_path(probe), _stored(existing, plan.fields)
+                    ),
+                    firestore_writes.replace(
+                        firestore_writes.document_path(ring), plan.occurrence
                     ),
                 ]))
             except Exception as exc:  # noqa: BLE001 - whatever it is, this issue caused it
@@ -287,7 +270,7 @@ class FirestoreStore:
         if not probes:
             return
         batch = self._client.batch()
-        batch._add_write_pbs([write for _, writes in probes for write in writes])
+        firestore_writes.add_writes(batch, [write for _, writes in probes for write in writes])
         try:
             batch.commit(retry=None, timeout=self._timeout)
         except gexc.BadRequest as exc:

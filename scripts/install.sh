@@ -25,5 +25,5 @@ done
 
 python3 -m pip install -q --disable-pip-version-check -e '.[dev]' 2>&1 \
   | grep -v -E "^WARNING: (Location|Running pip as)" || true
-python3 -c "import afissue, afissue_logging, ingest_service, consumer" \
+python3 -c "import afissue, afissue_logging, issue_store, ingest_service, consumer" \
   || { echo "install: the afissue packages did not import" >&2; exit 1; }

@@ -14,8 +14,8 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from afissue.firestore_issues import firestore_client
 from afissue.services import FirestoreEmulator
+from issue_store.client import firestore_client
 from tests.kafka_helpers import KafkaBed
 from tests.pipeline import Pipeline, wait_for
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from afissue.firestore_issues import firestore_client
 from afissue.services import FirestoreEmulator
+from issue_store.client import firestore_client
 from tests.kafka_helpers import KafkaBed
 from tests.pipeline import Pipeline, running_pipeline, wait_for
 

@@ -1,9 +1,9 @@
-"""The triage web UI served by the ingest service, and the issue store it shares with the CLI.
+"""The triage web UI served by the ingest service.
 
 ``init_app(app, UISettings.from_env(os.environ))`` adds ``/issues`` and
-``/issues/<issue_id>`` (with resolve / ignore / reopen) to a Flask app.
-``ingest_service.ui.store`` and ``ingest_service.ui.query`` are also what
-``afissue issues`` uses, so the CLI and the pages read and write issues the same way.
+``/issues/<issue_id>`` (with resolve / ignore / reopen) to a Flask app. The pages read
+and change issues through ``issue_store`` (``IssueReader``, ``IssueQuery``), as
+``afissue issues`` does, so the CLI and the pages read and write issues the same way.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
-"""The web UI's and ``afissue issues``' settings: one frozen object built from the environment.
+"""The web UI's settings: one frozen object built from the environment.
 
-The Firestore names are the consumer's (``AFISSUE_FIRESTORE_PROJECT``,
-``AFISSUE_FIRESTORE_COLLECTION``, ``FIRESTORE_EMULATOR_HOST``), so the UI and the CLI
-read exactly the documents the consumer writes.
+Where the issues are, and how they are read, is the issue store's
+(:class:`issue_store.settings.ReaderSettings`, also read by ``afissue issues``): the UI
+holds it as ``issues`` and adds who may change issues and how pages are cut.
 """
 
 from __future__ import annotations
@@ -13,21 +13,16 @@ from typing import Any
 
 from afissue_logging import config, server_env
 from afissue_logging.config import setting
+from issue_store.settings import ReaderSettings
 
 __all__ = ["UISettings"]
 
 
 @dataclasses.dataclass(frozen=True)
 class UISettings:
-    """Where the issues are, who may change them, and how pages are cut."""
+    """Where the issues are (``issues``), who may change them, and how pages are cut."""
 
-    firestore_project: str = server_env.FIRESTORE_PROJECT.field("Web UI and `afissue issues`.")
-    firestore_collection: str = server_env.FIRESTORE_COLLECTION.field(
-        "Web UI and `afissue issues`."
-    )
-    firestore_emulator_host: str | None = server_env.FIRESTORE_EMULATOR_HOST.field(
-        "Web UI and `afissue issues`."
-    )
+    issues: ReaderSettings = dataclasses.field(default_factory=ReaderSettings)
     operators_file: str | None = setting(
         None,
         "AFISSUE_UI_OPERATORS_FILE",
@@ -47,24 +42,14 @@ class UISettings:
         "Mark the UI's session cookie Secure (send it over HTTPS only).",
     )
     page_size: int = setting(50, "AFISSUE_UI_PAGE_SIZE", "Issues per page of `/issues`.")
-    search_scan_limit: int = setting(
-        1000,
-        "AFISSUE_UI_SEARCH_SCAN",
-        "Most issue documents one page of a title search reads before offering the next page.",
-    )
-    history_limit: int = setting(
-        100,
-        "AFISSUE_UI_HISTORY_LIMIT",
-        "Most `status_history` entries kept on an issue when its status is changed.",
-    )
-
-    firestore_timeout_s: float = setting(
-        10.0,
-        "AFISSUE_UI_FIRESTORE_TIMEOUT",
-        "Seconds a Firestore read of the UI or CLI may take, retries included, before an error.",
-    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> UISettings:
-        """Build the settings from *environ*; keyword *overrides* that are not None win."""
-        return config.from_env(cls, environ, **overrides)
+        """Build the settings from *environ*; keyword *overrides* that are not None win,
+        those of :class:`ReaderSettings` fields (``firestore_project``, ...) included."""
+        names = {field.name for field in dataclasses.fields(ReaderSettings)}
+        issues = ReaderSettings.from_env(
+            environ, **{k: v for k, v in overrides.items() if k in names}
+        )
+        own = {k: v for k, v in overrides.items() if k not in names}
+        return config.from_env(cls, environ, **{"issues": issues, **own})

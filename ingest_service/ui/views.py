@@ -28,19 +28,15 @@ from google.auth.exceptions import GoogleAuthError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
+from afissue_logging.wire import STATUSES
 from ingest_service.tokens import TokenStore
 from ingest_service.ui import csrf, headers
 from ingest_service.ui.auth import Operators
-from ingest_service.ui.present import as_datetime, occurrence_view, pretty_json, relative_time
-from ingest_service.ui.query import SORTS, STATUSES, InvalidQuery, IssueQuery
 from ingest_service.ui.settings import UISettings
-from ingest_service.ui.store import (
-    ACTIONS,
-    IssueNotFound,
-    IssueStore,
-    LazyFirestore,
-    StoreUnavailable,
-)
+from issue_store.errors import FirestoreUnavailable, IssueNotFound
+from issue_store.present import as_datetime, occurrence_view, pretty_json, relative_time
+from issue_store.query import SORTS, InvalidQuery, IssueQuery
+from issue_store.reader import ACTIONS, IssueReader
 
 __all__ = ["UIState", "bp", "init_app"]
 
@@ -58,10 +54,10 @@ bp = Blueprint(
 
 @dataclass
 class UIState:
-    """What the pages need: settings, the issue store and the access rule."""
+    """What the pages need: settings, the issue reader and the access rule."""
 
     settings: UISettings
-    store: IssueStore
+    reader: IssueReader
     operators: Operators
 
 
@@ -70,21 +66,15 @@ def _state() -> UIState:
     return state
 
 
-def init_app(app: Flask, settings: UISettings, store: IssueStore | None = None) -> None:
+def init_app(app: Flask, settings: UISettings, reader: IssueReader | None = None) -> None:
     """Serve the UI from *app*: blueprint, session cookie rules and security headers.
 
     The blueprint checks its own CSRF tokens (a 403 page): the service's only CSRF check.
     """
-    if store is None:
-        store = IssueStore(
-            LazyFirestore(settings.firestore_project, settings.firestore_emulator_host),
-            settings.firestore_collection,
-            search_scan_limit=settings.search_scan_limit,
-            history_limit=settings.history_limit,
-            timeout_s=settings.firestore_timeout_s,
-        )
+    if reader is None:
+        reader = settings.issues.reader()
     tokens = TokenStore(settings.operators_file) if settings.operators_file else None
-    app.extensions[_KEY] = UIState(settings, store, Operators(tokens, settings.open_access))
+    app.extensions[_KEY] = UIState(settings, reader, Operators(tokens, settings.open_access))
     if not app.secret_key:
         app.secret_key = settings.secret_key or secrets.token_hex(32)
     if app.config.get("SESSION_COOKIE_SAMESITE") is None:
@@ -142,7 +132,7 @@ def _http_error(error: HTTPException) -> tuple[str, int]:
 
 @bp.errorhandler(GoogleAPICallError)
 @bp.errorhandler(RetryError)
-@bp.errorhandler(StoreUnavailable)
+@bp.errorhandler(FirestoreUnavailable)
 @bp.errorhandler(GoogleAuthError)
 def _store_error(error: Exception) -> tuple[str, int]:
     current_app.logger.warning("issue store error: %s", error)
@@ -161,7 +151,7 @@ def issue_list() -> str:
         query = IssueQuery.from_args(request.args, state.settings.page_size)
     except InvalidQuery as exc:
         abort(400, description=str(exc))
-    page = state.store.find(query)
+    page = state.reader.find(query)
     next_url = (
         url_for("issues_ui.issue_list", **query.to_args(page.next_cursor))
         if page.next_cursor is not None
@@ -198,14 +188,14 @@ def _strings(value: Any) -> list[str]:
 @bp.get("/issues/<issue_id>")
 def issue_detail(issue_id: str) -> str:
     state = _state()
-    issue = state.store.get(issue_id)
+    issue = state.reader.get(issue_id)
     if issue is None:
         abort(404, description=f"There is no issue {issue_id!r}.")
     return render_template(
         "afissue_ui/detail.html",
         issue=issue,
         latest=occurrence_view(issue.get("latest")),
-        occurrences=[occurrence_view(o) for o in state.store.occurrences(issue_id)],
+        occurrences=[occurrence_view(o) for o in state.reader.occurrences(issue_id)],
         history=_history(issue),
         environments=_strings(issue.get("environments")),
         releases=_strings(issue.get("releases")),
@@ -218,11 +208,11 @@ def issue_action(issue_id: str, action: str) -> BaseResponse:
     state = _state()
     operator = state.operators.current() or ""
     try:
-        change = state.store.set_status(issue_id, ACTIONS[action], operator, f"{action} (web UI)")
+        outcome = state.reader.set_status(issue_id, ACTIONS[action], operator, f"{action} (web UI)")
     except IssueNotFound:
         abort(404, description=f"There is no issue {issue_id!r}.")
-    status = change.issue.get("status")
-    flash(f"Issue {status}." if change.changed else f"The issue was already {status}.")
+    status = outcome.issue.get("status")
+    flash(f"Issue {status}." if outcome.changed else f"The issue was already {status}.")
     return redirect(url_for("issues_ui.issue_detail", issue_id=issue_id), code=303)
 
 

@@ -12,10 +12,10 @@ from collections.abc import Iterator
 import pytest
 from confluent_kafka import Producer
 
-from afissue.firestore_issues import firestore_client
 from afissue.services import FirestoreEmulator
 from afissue_logging.fingerprint import issue_id_for
 from afissue_logging.wire import encode_event, format_timestamp
+from issue_store.client import firestore_client
 from tests.kafka_helpers import KafkaBed
 from tests.pipeline import Pipeline, running_pipeline, wait_for
 

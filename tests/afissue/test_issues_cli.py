@@ -4,14 +4,26 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from afissue.issues_cli import add_issues_commands
-from ingest_service.ui.store import firestore_client
-from tests.ingest_service.ui import seed
+from issue_store.client import firestore_client
+from tests.issue_store import seed
+
+ROOT = Path(__file__).resolve().parents[2]
+#: What a terminal command that only reads Firestore has no use for.
+_SERVER_PACKAGES = ("flask", "confluent_kafka", "ingest_service")
+_LOADED = (
+    "import sys; print(sorted({m.split('.')[0] for m in sys.modules} & "
+    f"set({_SERVER_PACKAGES!r})), file=sys.stderr)"
+)
 
 Run = Callable[[Sequence[str]], tuple[int, str, str]]
 
@@ -183,3 +195,34 @@ class TestFirestoreDown:
         code, _, err = run(argv)
         assert code == 1
         assert err.startswith("afissue issues: Firestore:")
+
+
+def _python(code: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environ = {**os.environ, **(env or {}), "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=120,
+        env=environ, cwd=ROOT,
+    )
+
+
+class TestStartsLight:
+    def test_import_loads_no_server_package(self) -> None:
+        """Importing the CLI loads neither Flask, nor the Kafka client, nor the ingest service."""
+        done = _python(f"import afissue.issues_cli; {_LOADED}")
+        assert done.returncode == 0, done.stderr
+        assert done.stderr.strip().splitlines()[-1] == "[]"
+
+    def test_listing_against_firestore_loads_no_server_package(
+        self, db: Any, firestore_project: str
+    ) -> None:
+        """``afissue issues list`` run to the end against the emulator loads none of them
+        either: listing issues needs the issue store only."""
+        seed.put(db, "issues", seed.issue("light", title="Listed without Flask"))
+        done = _python(
+            "from afissue.cli import main; code = main(['issues', 'list', '--json']); "
+            f"{_LOADED}; raise SystemExit(code)",
+            env={"AFISSUE_FIRESTORE_PROJECT": firestore_project},
+        )
+        assert done.returncode == 0, done.stderr
+        assert [row["issue_id"] for row in json.loads(done.stdout)["issues"]] == ["light"]
+        assert done.stderr.strip().splitlines()[-1] == "[]"

@@ -14,7 +14,7 @@ from confluent_kafka import Producer
 
 from afissue_logging.wire import encode_event, format_timestamp, new_event_id
 from consumer.settings import ConsumerSettings
-from consumer.store import IssueStore
+from consumer.store import IssueWriter
 from consumer.worker import Worker
 
 T = TypeVar("T")
@@ -109,7 +109,7 @@ def consumer_settings(
 class WorkerThread:
     """A :class:`Worker` running on a thread of the test process."""
 
-    def __init__(self, settings: ConsumerSettings, store: IssueStore | None = None) -> None:
+    def __init__(self, settings: ConsumerSettings, store: IssueWriter | None = None) -> None:
         self.worker = Worker(settings, store=store)
         self.stop_event = threading.Event()
         self.error: BaseException | None = None
@@ -143,7 +143,7 @@ class WorkerThread:
 
 @contextmanager
 def running(
-    settings: ConsumerSettings, store: IssueStore | None = None
+    settings: ConsumerSettings, store: IssueWriter | None = None
 ) -> Iterator[WorkerThread]:
     """A worker running for the duration of the block (stopped gracefully after it)."""
     thread = WorkerThread(settings, store).start()
@@ -167,9 +167,9 @@ def wait_for(check: Callable[[], T | None], timeout: float = 60.0, what: str = "
 
 def firestore(settings: ConsumerSettings) -> Any:
     """A Firestore client on the test's project."""
-    from consumer.store import firestore_client
+    from issue_store.client import firestore_client
 
-    return firestore_client(settings)
+    return firestore_client(settings.firestore_project, settings.firestore_emulator_host)
 
 
 def issue_counts(client: Any, settings: ConsumerSettings) -> dict[str, int]:

@@ -7,11 +7,16 @@ import json
 from typing import Any
 
 import pytest
-from google.cloud.firestore_v1.transforms import Increment
 
 from afissue_logging.wire import encode_event
 from consumer.coalesce import IssueDelta
-from consumer.document import READ_FIELDS, culprit, latest_payload, plan_issue_write
+from consumer.document import (
+    READ_FIELDS,
+    Increment,
+    culprit,
+    latest_payload,
+    plan_issue_write,
+)
 from consumer.occurrence import parse_occurrence
 from tests.consumer.helpers import BASE_TIME, make_event
 

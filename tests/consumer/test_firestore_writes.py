@@ -8,11 +8,12 @@ from typing import Any
 import pytest
 from google.api_core.datetime_helpers import DatetimeWithNanoseconds
 from google.cloud.firestore_v1 import _helpers
-from google.cloud.firestore_v1.transforms import Increment
+from google.cloud.firestore_v1.transforms import Increment as LibraryIncrement
 from hypothesis import given
 from hypothesis import strategies as st
 
 from consumer import firestore_writes
+from consumer.document import Increment
 
 PATH = "projects/p/databases/(default)/documents/issues/a"
 
@@ -52,15 +53,20 @@ class TestSameAsTheLibrary:
     def test_update_with_increments(
         self, fields: dict[str, Any], increments: dict[str, int], at: _dt.datetime
     ) -> None:
-        """update() == the library's update with a last-update-time precondition."""
+        """update() == the library's update with a last-update-time precondition; the
+        consumer's Increment becomes the library's increment transform."""
         data: dict[str, Any] = {**fields, **{name: Increment(n) for name, n in increments.items()}}
         if all(isinstance(v, Increment) for v in data.values()):
             data["updated_at"] = at
+        library = {
+            name: LibraryIncrement(value.value) if isinstance(value, Increment) else value
+            for name, value in data.items()
+        }
         # What a snapshot's update_time is (the library's helper is untyped).
         read_back = DatetimeWithNanoseconds.from_timestamp_pb(  # type: ignore[no-untyped-call]
             _helpers.build_timestamp(at))
         [expected] = _helpers.pbs_for_update(
-            PATH, data, _helpers.LastUpdateOption(read_back))
+            PATH, library, _helpers.LastUpdateOption(read_back))
         assert firestore_writes.update(PATH, data, read_back)._pb == expected._pb
 
     def test_precondition_keeps_nanoseconds(self) -> None:
@@ -76,3 +82,40 @@ class TestSameAsTheLibrary:
             firestore_writes.replace(PATH, {"a": object()})
         with pytest.raises(TypeError, match="naive"):
             firestore_writes.replace(PATH, {"a": _dt.datetime(2026, 1, 1)})
+        with pytest.raises(TypeError):  # the library's sentinels are not the consumer's values
+            firestore_writes.update(PATH, {"a": LibraryIncrement(1)}, _dt.datetime.now(_dt.UTC))
+
+
+class TestTheLibrarysInternals:
+    """The two private members of the library this module relies on (why it is pinned)."""
+
+    def test_document_path_is_the_name_the_library_writes(self) -> None:
+        """document_path() of a reference is the document name the library's own batch
+        puts in its write."""
+        from google.auth.credentials import AnonymousCredentials
+        from google.cloud import firestore
+
+        client = firestore.Client(
+            project="p", credentials=AnonymousCredentials()  # type: ignore[no-untyped-call]
+        )
+        ref = client.collection("issues").document("a b")
+        batch = client.batch()
+        batch.set(ref, {"x": 1})
+        [library_write] = batch._write_pbs
+        assert firestore_writes.document_path(ref) == library_write.update.name
+        assert firestore_writes.document_path(ref).endswith("/documents/issues/a b")
+
+    def test_added_writes_are_committed_with_the_batch(self) -> None:
+        """add_writes() appends to what the batch will commit, after its own writes."""
+        from google.auth.credentials import AnonymousCredentials
+        from google.cloud import firestore
+
+        client = firestore.Client(
+            project="p", credentials=AnonymousCredentials()  # type: ignore[no-untyped-call]
+        )
+        ref = client.collection("issues").document("a")
+        batch = client.batch()
+        batch.delete(ref)
+        firestore_writes.add_writes(batch, [firestore_writes.replace(PATH, {"x": 1})])
+        assert len(batch._write_pbs) == 2
+        assert batch._write_pbs[1] == firestore_writes.replace(PATH, {"x": 1})._pb

@@ -9,14 +9,13 @@ import datetime as _dt
 import json
 from typing import Any
 
-from google.cloud.firestore_v1.transforms import Increment
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from afissue_logging import wire
 from consumer import firestore_writes
 from consumer.coalesce import IssueDelta
-from consumer.document import plan_issue_write
+from consumer.document import Increment, plan_issue_write
 from consumer.errors import PoisonMessage
 from consumer.occurrence import ClockWindow, Occurrence, parse_occurrence
 from tests.consumer.helpers import BASE_TIME, make_event

@@ -3,7 +3,6 @@ YAML with merge keys, ``${VAR:-default}`` interpolation, and the environment of 
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -119,15 +118,13 @@ def dockerfile_instructions() -> list[tuple[str, str]]:
 
 
 def ingest_settings_classes() -> list[type[Any]]:
-    """The settings objects of an ingest process: the API's and, once it exists, the web UI's."""
+    """The settings objects of an ingest process: the API's, the web UI's and the issue
+    reader's the UI holds."""
     from ingest_service.settings import IngestSettings
+    from ingest_service.ui.settings import UISettings
+    from issue_store.settings import ReaderSettings
 
-    classes: list[type[Any]] = [IngestSettings]
-    if importlib.util.find_spec("ingest_service.ui.settings") is not None:
-        from ingest_service.ui.settings import UISettings
-
-        classes.append(UISettings)
-    return classes
+    return [IngestSettings, UISettings, ReaderSettings]
 
 
 def known_env_names(*settings_classes: type[Any]) -> set[str]:

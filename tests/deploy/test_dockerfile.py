@@ -140,7 +140,7 @@ class TestBuildStage:
             names = set(archive.namelist())
             entry_points = next(n for n in names if n.endswith("entry_points.txt"))
             scripts = archive.read(entry_points).decode()
-        for package in ("afissue_logging", "ingest_service", "consumer", "afissue"):
+        for package in ("afissue_logging", "issue_store", "ingest_service", "consumer", "afissue"):
             assert f"{package}/__init__.py" in names, package
         templates = {
             str(p.relative_to(ROOT)) for p in (ROOT / "ingest_service").rglob("*.html")

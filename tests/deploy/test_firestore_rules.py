@@ -156,12 +156,12 @@ class TestAdminWrites:
         """The consumer's own Firestore client writes issues and checkpoints with the rules loaded,
         as in the compose stack."""
         from consumer.settings import ConsumerSettings
-        from consumer.store import firestore_client
+        from issue_store.client import firestore_client
 
         settings = ConsumerSettings(
             firestore_project=emulator.project, firestore_emulator_host=rules_emulator.host_port
         )
-        db = firestore_client(settings)
+        db = firestore_client(settings.firestore_project, settings.firestore_emulator_host)
         db.collection(settings.firestore_collection).document("by-consumer").set({"count": 3})
         db.collection(settings.checkpoint_collection).document("p0").set({"next_offset": 1})
         status, body = emulator.get("issues/by-consumer", ADMIN)

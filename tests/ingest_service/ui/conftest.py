@@ -15,7 +15,8 @@ from flask.testing import FlaskClient
 
 from ingest_service.tokens import hash_token
 from ingest_service.ui import UISettings, init_app
-from ingest_service.ui.store import IssueStore, firestore_client
+from issue_store.client import firestore_client
+from issue_store.reader import IssueReader
 
 OPERATOR_TOKEN = "afi_operator-token-for-tests"
 
@@ -44,13 +45,14 @@ def ui_settings(firestore_project: str, operators_file: Path) -> UISettings:
 @pytest.fixture
 def db(ui_settings: UISettings) -> object:
     """A Firestore client on the test's project."""
-    return firestore_client(ui_settings.firestore_project, ui_settings.firestore_emulator_host)
+    issues = ui_settings.issues
+    return firestore_client(issues.firestore_project, issues.firestore_emulator_host)
 
 
 @pytest.fixture
-def store(db: object, ui_settings: UISettings) -> IssueStore:
-    """The store the app uses."""
-    return IssueStore(db, ui_settings.firestore_collection, history_limit=5)
+def reader(db: object, ui_settings: UISettings) -> IssueReader:
+    """A reader of the issues the app shows."""
+    return IssueReader(db, ui_settings.issues.firestore_collection, history_limit=5)
 
 
 def build_app(settings: UISettings) -> Flask:

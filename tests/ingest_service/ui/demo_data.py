@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.ingest_service.ui import seed
+from tests.issue_store import seed
 
 
 def _frame(module: str, function: str, line: str, lineno: int, in_app: bool) -> dict[str, Any]:

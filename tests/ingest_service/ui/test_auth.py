@@ -8,9 +8,9 @@ from typing import Any
 from flask.testing import FlaskClient
 
 from ingest_service.ui import UISettings
-from ingest_service.ui.store import IssueStore
-from tests.ingest_service.ui import seed
+from issue_store.reader import IssueReader
 from tests.ingest_service.ui.conftest import OPERATOR_TOKEN, build_app, csrf_of
+from tests.issue_store import seed
 
 
 class TestOperators:
@@ -63,7 +63,7 @@ class TestOperators:
         assert operator.get("/issues").status_code == 302
 
     def test_open_access_records_anonymous(
-        self, ui_settings: UISettings, db: Any, store: IssueStore
+        self, ui_settings: UISettings, db: Any, reader: IssueReader
     ) -> None:
         """With ``AFISSUE_UI_OPEN`` anyone acts, recorded as ``anonymous``."""
         app = build_app(dataclasses.replace(ui_settings, open_access=True, operators_file=None))
@@ -71,7 +71,7 @@ class TestOperators:
         seed.put(db, "issues", seed.issue("a"))
         token = csrf_of(client, "/issues/a")
         assert client.post("/issues/a/ignore", data={"csrf_token": token}).status_code == 303
-        issue = store.get("a")
+        issue = reader.get("a")
         assert issue is not None
         assert issue["status_history"][-1]["by"] == "anonymous"
 

@@ -18,10 +18,10 @@ import pytest
 from werkzeug.serving import make_server
 
 from ingest_service.ui import UISettings
-from ingest_service.ui.store import IssueStore
-from tests.ingest_service.ui import seed
+from issue_store.reader import IssueReader
 from tests.ingest_service.ui.conftest import OPERATOR_TOKEN, build_app
 from tests.ingest_service.ui.demo_data import put_demo_issues
+from tests.issue_store import seed
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
@@ -150,7 +150,7 @@ class TestPages:
 
 class TestActions:
     def test_resolve_changes_status(
-        self, page: Any, base_url: str, db: Any, store: IssueStore
+        self, page: Any, base_url: str, db: Any, reader: IssueReader
     ) -> None:
         """Clicking Resolve shows the issue resolved, offers Reopen, and records alice."""
         seed.put(db, "issues", seed.issue("a"))
@@ -160,13 +160,13 @@ class TestActions:
         page.wait_for_selector(".flash")
         assert page.locator("#issue-status").inner_text() == "resolved"
         assert page.locator("button.action-reopen").count() == 1
-        issue = store.get("a")
+        issue = reader.get("a")
         assert issue is not None and issue["status_history"][-1]["by"] == "alice"
         page.click("button.action-reopen")
         page.wait_for_selector(".status-open#issue-status")
 
     def test_form_without_csrf_token_is_refused(
-        self, page: Any, base_url: str, db: Any, store: IssueStore
+        self, page: Any, base_url: str, db: Any, reader: IssueReader
     ) -> None:
         """A resolve form stripped of its token is answered 403 and changes nothing."""
         seed.put(db, "issues", seed.issue("a"))
@@ -176,7 +176,7 @@ class TestActions:
             page.click("button.action-resolve")
         assert answer.value.status == 403
         assert "CSRF" in page.locator(".error-page").inner_text()
-        issue = store.get("a")
+        issue = reader.get("a")
         assert issue is not None and issue["status"] == "open"
 
 

@@ -7,21 +7,21 @@ from typing import Any
 from flask import Blueprint, Flask
 from flask.testing import FlaskClient
 
-from ingest_service.ui.store import IssueStore
-from tests.ingest_service.ui import seed
+from issue_store.reader import IssueReader
 from tests.ingest_service.ui.conftest import OPERATOR_TOKEN, csrf_of
+from tests.issue_store import seed
 
 
 class TestCsrf:
     def test_action_without_token_is_403(
-        self, operator: FlaskClient, db: Any, store: IssueStore
+        self, operator: FlaskClient, db: Any, reader: IssueReader
     ) -> None:
         """A resolve without the token is refused and changes nothing."""
         seed.put(db, "issues", seed.issue("a"))
         response = operator.post("/issues/a/resolve", data={})
         assert response.status_code == 403
         assert "CSRF" in response.get_data(as_text=True)
-        issue = store.get("a")
+        issue = reader.get("a")
         assert issue is not None and issue["status"] == "open"
 
     def test_action_with_wrong_token_is_403(self, operator: FlaskClient, db: Any) -> None:

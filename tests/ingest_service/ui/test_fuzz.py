@@ -19,9 +19,10 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from ingest_service.ui.query import SORTS, STATUSES
-from tests.ingest_service.ui import seed
+from afissue_logging.wire import STATUSES
+from issue_store.query import SORTS
 from tests.ingest_service.ui.conftest import csrf_of
+from tests.issue_store import seed
 
 _FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest_service.ui.query import SORTS, IssueQuery
+from issue_store.query import SORTS, IssueQuery
 
 INDEXES = Path(__file__).resolve().parents[3] / "firestore.indexes.json"
 FieldSpec = tuple[str, str]

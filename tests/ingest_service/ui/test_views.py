@@ -8,9 +8,9 @@ from typing import Any
 from flask.testing import FlaskClient
 
 from ingest_service.ui import UISettings
-from ingest_service.ui.store import IssueStore
-from tests.ingest_service.ui import seed
+from issue_store.reader import IssueReader
 from tests.ingest_service.ui.conftest import build_app, csrf_of
+from tests.issue_store import seed
 
 
 class TestIssueList:
@@ -151,26 +151,26 @@ class TestRouting:
 
 class TestActions:
     def test_resolve_changes_status_and_records_the_operator(
-        self, operator: FlaskClient, db: Any, store: IssueStore
+        self, operator: FlaskClient, db: Any, reader: IssueReader
     ) -> None:
         """Resolving writes the status and a history entry by the logged-in operator."""
         seed.put(db, "issues", seed.issue("a"))
         token = csrf_of(operator, "/issues/a")
         response = operator.post("/issues/a/resolve", data={"csrf_token": token})
         assert response.status_code == 303
-        issue = store.get("a")
+        issue = reader.get("a")
         assert issue is not None
         assert issue["status"] == "resolved"
         assert issue["status_history"][-1]["by"] == "alice"
         assert "Issue resolved." in operator.get("/issues/a").get_data(as_text=True)
 
-    def test_ignore_and_reopen(self, operator: FlaskClient, db: Any, store: IssueStore) -> None:
+    def test_ignore_and_reopen(self, operator: FlaskClient, db: Any, reader: IssueReader) -> None:
         """Ignore then reopen leave the issue open with both steps in its history."""
         seed.put(db, "issues", seed.issue("a"))
         token = csrf_of(operator, "/issues/a")
         operator.post("/issues/a/ignore", data={"csrf_token": token})
         operator.post("/issues/a/reopen", data={"csrf_token": token})
-        issue = store.get("a")
+        issue = reader.get("a")
         assert issue is not None
         assert [h["status"] for h in issue["status_history"]] == ["open", "ignored", "open"]
 
@@ -189,8 +189,8 @@ class TestActions:
         )
 
 
-class _BrokenStore(IssueStore):
-    """A store whose Firestore is down."""
+class _BrokenReader(IssueReader):
+    """A reader whose Firestore is down."""
 
     def __init__(self) -> None:
         pass
@@ -209,7 +209,7 @@ class TestStoreErrors:
         from ingest_service.ui import init_app
 
         app = Flask(__name__)
-        init_app(app, dataclasses.replace(ui_settings, open_access=True), store=_BrokenStore())
+        init_app(app, dataclasses.replace(ui_settings, open_access=True), reader=_BrokenReader())
         response = app.test_client().get("/issues")
         assert response.status_code == 503
         html = response.get_data(as_text=True)
@@ -222,14 +222,14 @@ class TestStoreErrors:
 
         from ingest_service.ui import init_app
 
-        class NoCredentials(_BrokenStore):
+        class NoCredentials(_BrokenReader):
             def find(self, query: Any) -> Any:
                 raise DefaultCredentialsError(  # type: ignore[no-untyped-call]
                     "Your default credentials were not found."
                 )
 
         app = Flask(__name__)
-        init_app(app, dataclasses.replace(ui_settings, open_access=True), store=NoCredentials())
+        init_app(app, dataclasses.replace(ui_settings, open_access=True), reader=NoCredentials())
         response = app.test_client().get("/issues")
         assert response.status_code == 503
         assert "credentials were not found" in response.get_data(as_text=True)
@@ -244,6 +244,6 @@ class TestStoreErrors:
         app = Flask(__name__)
         init_app(app, dataclasses.replace(ui_settings, open_access=True))
         state: UIState = app.extensions["afissue_ui"]
-        assert state.store.db._client is None
+        assert state.reader.db._client is None
         assert app.test_client().get("/issues").status_code == 200
-        assert state.store.db._client is not None
+        assert state.reader.db._client is not None

@@ -1,4 +1,4 @@
-"""The issue store on the real Firestore emulator: queries, pages, search, status changes."""
+"""The issue reader on the real Firestore emulator: queries, pages, search, status changes."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
-from ingest_service.ui.query import IssueQuery
-from ingest_service.ui.store import IssueNotFound, IssueStore, valid_issue_id
-from tests.ingest_service.ui import seed
+from issue_store.errors import IssueNotFound
+from issue_store.query import IssueQuery
+from issue_store.reader import IssueReader
+from tests.issue_store import seed
 
 
 def ids(rows: list[dict[str, Any]]) -> list[str]:
@@ -16,24 +17,24 @@ def ids(rows: list[dict[str, Any]]) -> list[str]:
 
 
 class TestList:
-    def test_sorted_descending_by_each_sort(self, store: IssueStore, db: Any) -> None:
+    def test_sorted_descending_by_each_sort(self, reader: IssueReader, db: Any) -> None:
         """last_seen, count and first_seen each sort newest/highest first."""
         seed.put(db, "issues", seed.issue("a", count=1, last_seen=seed.ago(minutes=1),
                                            first_seen=seed.ago(days=3)))
         seed.put(db, "issues", seed.issue("b", count=9, last_seen=seed.ago(minutes=9),
                                            first_seen=seed.ago(days=1)))
-        assert ids(store.find(IssueQuery()).issues) == ["a", "b"]
-        assert ids(store.find(IssueQuery(sort="count")).issues) == ["b", "a"]
-        assert ids(store.find(IssueQuery(sort="first_seen")).issues) == ["b", "a"]
+        assert ids(reader.find(IssueQuery()).issues) == ["a", "b"]
+        assert ids(reader.find(IssueQuery(sort="count")).issues) == ["b", "a"]
+        assert ids(reader.find(IssueQuery(sort="first_seen")).issues) == ["b", "a"]
 
-    def test_pages_cover_every_issue_once(self, store: IssueStore, db: Any) -> None:
+    def test_pages_cover_every_issue_once(self, reader: IssueReader, db: Any) -> None:
         """Following cursors visits each issue exactly once, ties broken by id."""
         for n in range(7):
             seed.put(db, "issues", seed.issue(f"i{n}", count=n % 2))
         seen: list[str] = []
         query = IssueQuery(sort="count", limit=3)
         while True:
-            page = store.find(query)
+            page = reader.find(query)
             seen += ids(page.issues)
             if page.next_cursor is None:
                 break
@@ -41,60 +42,69 @@ class TestList:
         assert sorted(seen) == [f"i{n}" for n in range(7)]
         assert len(seen) == 7
 
-    def test_exact_page_has_no_next(self, store: IssueStore, db: Any) -> None:
+    def test_exact_page_has_no_next(self, reader: IssueReader, db: Any) -> None:
         """When the last page is full, there is no empty page after it."""
         for n in range(3):
             seed.put(db, "issues", seed.issue(f"i{n}"))
-        assert store.find(IssueQuery(limit=3)).next_cursor is None
+        assert reader.find(IssueQuery(limit=3)).next_cursor is None
 
-    def test_search_scans_past_non_matching_issues(self, store: IssueStore, db: Any) -> None:
+    def test_search_scans_past_non_matching_issues(self, reader: IssueReader, db: Any) -> None:
         """A search fills its page from the whole sorted list, within the scan limit."""
         for n in range(6):
             title = "needle in title" if n in (1, 5) else "hay"
             seed.put(db, "issues", seed.issue(f"i{n}", title=title, count=10 - n))
-        page = store.find(IssueQuery(sort="count", search="NEEDLE", limit=5))
+        page = reader.find(IssueQuery(sort="count", search="NEEDLE", limit=5))
         assert ids(page.issues) == ["i1", "i5"]
         assert page.next_cursor is None
 
     def test_search_stops_at_the_scan_limit_and_resumes(self, db: Any) -> None:
         """Past ``search_scan_limit`` documents the page ends with a cursor that resumes."""
-        store = IssueStore(db, "issues", search_scan_limit=3)
+        reader = IssueReader(db, "issues", search_scan_limit=3)
         for n in range(6):
             title = "needle" if n == 4 else "hay"
             seed.put(db, "issues", seed.issue(f"i{n}", title=title, count=10 - n))
-        first = store.find(IssueQuery(sort="count", search="needle"))
+        first = reader.find(IssueQuery(sort="count", search="needle"))
         assert (first.issues, first.scanned) == ([], 3)
         assert first.next_cursor is not None
-        second = store.find(IssueQuery(sort="count", search="needle", cursor=first.next_cursor))
+        second = reader.find(IssueQuery(sort="count", search="needle", cursor=first.next_cursor))
         assert ids(second.issues) == ["i4"]
 
     def test_custom_collection(self, db: Any) -> None:
         """The store reads the collection it was given."""
         seed.put(db, "team_issues", seed.issue("t"))
-        assert ids(IssueStore(db, "team_issues").find(IssueQuery()).issues) == ["t"]
+        assert ids(IssueReader(db, "team_issues").find(IssueQuery()).issues) == ["t"]
 
 
 class TestGet:
-    def test_get_and_missing(self, store: IssueStore, db: Any) -> None:
+    def test_get_and_missing(self, reader: IssueReader, db: Any) -> None:
         """``get`` returns the document with its id, None when absent or unnameable."""
         seed.put(db, "issues", seed.issue("a"))
-        issue = store.get("a")
+        issue = reader.get("a")
         assert issue is not None and issue["issue_id"] == "a"
-        assert store.get("b") is None
-        assert store.get("..") is None
+        assert reader.get("b") is None
+        assert reader.get("..") is None
 
-    def test_occurrences_newest_first(self, store: IssueStore, db: Any) -> None:
+    def test_long_ids_the_consumer_writes_are_found(self, reader: IssueReader, db: Any) -> None:
+        """An id of up to 1,500 bytes, which the consumer stores, can be read back (the
+        reader once refused ids over 200 characters, hiding such issues)."""
+        long_id = "é" * 750  # 1,500 bytes of UTF-8
+        seed.put(db, "issues", seed.issue(long_id))
+        issue = reader.get(long_id)
+        assert issue is not None and issue["issue_id"] == long_id
+        assert reader.set_status(long_id, "resolved", "alice", "x").changed
+
+    def test_occurrences_newest_first(self, reader: IssueReader, db: Any) -> None:
         """Ring documents come back newest first, whatever their slot names."""
         seed.put(db, "issues", seed.issue("a"), occurrences=3)
-        messages = [o["message"] for o in store.occurrences("a")]
+        messages = [o["message"] for o in reader.occurrences("a")]
         assert messages == ["occurrence 0", "occurrence 1", "occurrence 2"]
 
 
 class TestSetStatus:
-    def test_writes_status_history_and_updated_at(self, store: IssueStore, db: Any) -> None:
+    def test_writes_status_history_and_updated_at(self, reader: IssueReader, db: Any) -> None:
         """A change sets status, appends who and why, and bumps updated_at."""
         seed.put(db, "issues", seed.issue("a"))
-        change = store.set_status("a", "resolved", "alice", "resolve (CLI)")
+        change = reader.set_status("a", "resolved", "alice", "resolve (CLI)")
         assert change.changed
         stored = db.collection("issues").document("a").get().to_dict()
         assert stored["status"] == "resolved"
@@ -103,48 +113,37 @@ class TestSetStatus:
         assert stored["updated_at"] > seed.ago(minutes=5)
         assert stored["count"] == 3
 
-    def test_same_status_changes_nothing(self, store: IssueStore, db: Any) -> None:
+    def test_same_status_changes_nothing(self, reader: IssueReader, db: Any) -> None:
         """Resolving a resolved issue writes no history entry."""
         seed.put(db, "issues", seed.issue("a", status="resolved"))
-        assert not store.set_status("a", "resolved", "alice", "again").changed
+        assert not reader.set_status("a", "resolved", "alice", "again").changed
         stored = db.collection("issues").document("a").get().to_dict()
         assert len(stored["status_history"]) == 1
 
-    def test_history_is_bounded(self, store: IssueStore, db: Any) -> None:
+    def test_history_is_bounded(self, reader: IssueReader, db: Any) -> None:
         """Only the last ``history_limit`` entries are kept."""
         seed.put(db, "issues", seed.issue("a"))
         for n in range(8):
-            store.set_status("a", "resolved" if n % 2 == 0 else "open", "bob", f"step {n}")
+            reader.set_status("a", "resolved" if n % 2 == 0 else "open", "bob", f"step {n}")
         history = db.collection("issues").document("a").get().to_dict()["status_history"]
         assert [h["reason"] for h in history] == [f"step {n}" for n in range(3, 8)]
 
-    def test_keeps_fields_the_consumer_wrote_meanwhile(self, store: IssueStore, db: Any) -> None:
+    def test_keeps_fields_the_consumer_wrote_meanwhile(self, reader: IssueReader, db: Any) -> None:
         """Only status fields are written, so concurrent count increments are kept."""
         from google.cloud.firestore_v1.transforms import Increment
 
         seed.put(db, "issues", seed.issue("a"))
         db.collection("issues").document("a").update({"count": Increment(5)})
-        store.set_status("a", "ignored", "alice", "noise")
+        reader.set_status("a", "ignored", "alice", "noise")
         assert db.collection("issues").document("a").get().to_dict()["count"] == 8
 
-    def test_missing_issue(self, store: IssueStore) -> None:
+    def test_missing_issue(self, reader: IssueReader) -> None:
         """Changing an unknown issue raises ``IssueNotFound`` and creates nothing."""
         with pytest.raises(IssueNotFound):
-            store.set_status("nope", "resolved", "alice", "x")
-        assert store.get("nope") is None
+            reader.set_status("nope", "resolved", "alice", "x")
+        assert reader.get("nope") is None
 
-    def test_unknown_status(self, store: IssueStore) -> None:
+    def test_unknown_status(self, reader: IssueReader) -> None:
         """Only open, resolved and ignored are statuses."""
         with pytest.raises(ValueError, match="closed"):
-            store.set_status("a", "closed", "alice", "x")
-
-
-class TestValidIssueId:
-    @pytest.mark.parametrize("issue_id", ["", ".", "..", "a/b", "__x__", "x" * 201])
-    def test_unnameable(self, issue_id: str) -> None:
-        """Ids Firestore cannot hold are never looked up."""
-        assert not valid_issue_id(issue_id)
-
-    def test_hex_id(self) -> None:
-        """Real issue ids (32 hex digits) are valid."""
-        assert valid_issue_id("0123456789abcdef0123456789abcdef")
+            reader.set_status("a", "closed", "alice", "x")

@@ -1,9 +1,9 @@
 """What a list of issues asks for: filters, sort order and a Firestore cursor, validated.
 
 Shared by ``/issues`` (built from the query string) and ``afissue issues list`` (built
-from flags). A cursor is the sort value and the id of the last issue shown, so the next
-page starts right after it even while other issues are updated; it travels in URLs as
-base64url JSON.
+from flags); the statuses are the wire's (``afissue_logging.wire.STATUSES``). A cursor
+is the sort value and the id of the last issue shown, so the next page starts right
+after it even while other issues are updated; it travels in URLs as base64url JSON.
 """
 
 from __future__ import annotations
@@ -17,39 +17,24 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from afissue_logging import wire
+from issue_store.ids import valid_issue_id
+
 __all__ = [
+    "ANY_STATUS",
     "DEFAULT_STATUS",
     "SORTS",
-    "STATUSES",
     "Cursor",
     "InvalidQuery",
     "IssueQuery",
-    "valid_issue_id",
 ]
 
-STATUSES = ("open", "resolved", "ignored")
 SORTS = ("last_seen", "count", "first_seen")
 DEFAULT_STATUS = "open"
 ANY_STATUS = "all"
 MAX_PAGE_SIZE = 500
-_MAX_ID_LENGTH = 200
 # Firestore integers are signed 64-bit; a cursor value outside cannot come from a document.
 _INT64 = range(-(2**63), 2**63)
-
-
-def valid_issue_id(issue_id: str) -> bool:
-    """Whether *issue_id* can name a Firestore document (others cannot exist): at most
-    200 characters of valid UTF-8 (no lone surrogates), no ``/``, not ``.``/``..``, not
-    ``__reserved__``."""
-    if not 0 < len(issue_id) <= _MAX_ID_LENGTH or "/" in issue_id:
-        return False
-    if issue_id in (".", "..") or (issue_id.startswith("__") and issue_id.endswith("__")):
-        return False
-    try:
-        issue_id.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 class InvalidQuery(ValueError):
@@ -124,9 +109,9 @@ class IssueQuery:
     limit: int = 50
 
     def __post_init__(self) -> None:
-        if self.status is not None and self.status not in STATUSES:
+        if self.status is not None and self.status not in wire.STATUSES:
             raise InvalidQuery(
-                f"status {self.status!r} is not one of {', '.join((*STATUSES, ANY_STATUS))}"
+                f"status {self.status!r} is not one of {', '.join((*wire.STATUSES, ANY_STATUS))}"
             )
         if self.sort not in SORTS:
             raise InvalidQuery(f"sort {self.sort!r} is not one of {', '.join(SORTS)}")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as _dt
 
-from ingest_service.ui.present import occurrence_view, pretty_json, relative_time
-from tests.ingest_service.ui import seed
+from issue_store.present import occurrence_view, pretty_json, relative_time
+from tests.issue_store import seed
 
 
 class TestOccurrenceView:

@@ -1,9 +1,11 @@
-"""Turns a stored occurrence into what a person reads: exception chain, frames, context.
+"""Turns stored issues into what a person reads: occurrences (exception chain, frames,
+context), relative times, and plain-text tables for the terminal.
 
 Occurrences come from the consumer's ``latest`` field and ``occurrences`` documents, and
 may be in either shape the pipeline has used: frames under ``exception.frames`` or
 beside it (``frames``), context fields at the top level or under ``context``. Every field
-may be missing or of the wrong type; nothing here raises on such input.
+may be missing or of the wrong type; nothing here raises on such input. Text bound for
+a terminal has its control characters escaped (:func:`printable`).
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 __all__ = [
@@ -19,8 +22,10 @@ __all__ = [
     "FrameView",
     "OccurrenceView",
     "as_datetime",
+    "format_table",
     "occurrence_view",
     "pretty_json",
+    "printable",
     "relative_time",
 ]
 
@@ -28,6 +33,9 @@ _CONTEXT_FIELDS = (
     "environment", "release", "host", "pid", "thread", "logger", "level",
     "trace_id", "request_id", "reporter_id",
 )
+# Terminal control characters (C0 without tab/newline, DEL, C1): a title or message
+# could otherwise move the cursor or recolour the terminal of whoever reads it.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _RELATION_TEXT = {
     "cause": "The above exception was the direct cause of the following exception:",
     "context": "During handling of the above exception, another exception occurred:",
@@ -189,3 +197,26 @@ def occurrence_view(raw: Any) -> OccurrenceView:
         tags=_mapping(nested.get("tags")) or _mapping(data.get("tags")),
         extra=_mapping(nested.get("extra")) or _mapping(data.get("extra")),
     )
+
+
+def printable(text: str) -> str:
+    """*text* with terminal control characters shown as ``\\xNN`` escapes."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, _dt.datetime):
+        return value.astimezone(_dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+    text = "" if value is None else str(value)
+    return printable(" ".join(text.split("\n")).replace("\t", " "))
+
+
+def format_table(
+    rows: Iterable[Mapping[str, Any]], columns: Sequence[str], max_width: int = 60
+) -> str:
+    """A plain-text table of *columns* of *rows*, cells cut at *max_width*."""
+    cells = [[_cell(row.get(col))[:max_width] for col in columns] for row in rows]
+    widths = [max([len(col), *(len(r[i]) for r in cells)]) for i, col in enumerate(columns)]
+    lines = ["  ".join(col.upper().ljust(w) for col, w in zip(columns, widths, strict=True))]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in cells]
+    return "\n".join(line.rstrip() for line in lines)

@@ -1,4 +1,4 @@
-"""Reading issue documents from Firestore and changing their status: the UI's and the CLI's store.
+"""Reading issue documents from Firestore and changing their status, for the web UI and the CLI.
 
 The documents are written by the consumer (layout in ``docs/consumer.md``); this module
 reads them defensively (any field may be missing) and writes only ``status``,
@@ -10,78 +10,18 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
-import threading
 from typing import Any
 
-from ingest_service.ui.query import STATUSES, Cursor, IssueQuery, valid_issue_id
+from afissue_logging import wire
+from issue_store.errors import FirestoreUnavailable, IssueNotFound
+from issue_store.ids import valid_issue_id
+from issue_store.query import Cursor, IssueQuery
 
-__all__ = [
-    "ACTIONS",
-    "IssueNotFound",
-    "IssuePage",
-    "IssueStore",
-    "LazyFirestore",
-    "StatusChange",
-    "StoreUnavailable",
-    "firestore_client",
-    "valid_issue_id",
-]
+__all__ = ["ACTIONS", "IssuePage", "IssueReader", "StatusOutcome"]
 
-ACTIONS = {"resolve": "resolved", "ignore": "ignored", "reopen": "open"}
+#: The status each triage action sets (the UI's buttons, the CLI's subcommands).
+ACTIONS: dict[str, wire.Status] = {"resolve": "resolved", "ignore": "ignored", "reopen": "open"}
 _SCAN_BATCH = 200
-
-
-class IssueNotFound(LookupError):
-    """No issue document has this id."""
-
-
-class StoreUnavailable(RuntimeError):
-    """Firestore could not complete the request; nothing was changed."""
-
-
-def firestore_client(project: str, emulator_host: str | None) -> Any:
-    """A Firestore client; anonymous credentials when talking to the emulator."""
-    from google.cloud import firestore
-
-    if emulator_host:
-        import os
-
-        from google.auth.credentials import AnonymousCredentials
-
-        # google-cloud-firestore only finds an emulator through this variable.
-        os.environ["FIRESTORE_EMULATOR_HOST"] = emulator_host
-        return firestore.Client(
-            project=project, credentials=AnonymousCredentials()  # type: ignore[no-untyped-call]
-        )
-    return firestore.Client(project=project)
-
-
-class LazyFirestore:
-    """A Firestore client made on first use.
-
-    Building a client looks for credentials, which an ingest app that is only asked to
-    accept events may not have; made lazily, a missing credential is an error page of
-    the UI instead of an app that cannot start.
-    """
-
-    def __init__(self, project: str, emulator_host: str | None) -> None:
-        self.project = project
-        self.emulator_host = emulator_host
-        self._client: Any = None
-        self._lock = threading.Lock()
-
-    def client(self) -> Any:
-        """The client, made now if it was not yet."""
-        with self._lock:
-            if self._client is None:
-                self._client = firestore_client(self.project, self.emulator_host)
-            return self._client
-
-    def collection(self, name: str) -> Any:
-        return self.client().collection(name)
-
-    def transaction(self) -> Any:
-        return self.client().transaction()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,8 +34,9 @@ class IssuePage:
 
 
 @dataclasses.dataclass(frozen=True)
-class StatusChange:
-    """The outcome of an action: the issue afterwards and whether its status changed."""
+class StatusOutcome:
+    """The outcome of a status change asked for: the issue afterwards and whether its
+    status changed (asking for the status it has changes nothing)."""
 
     issue: dict[str, Any]
     changed: bool
@@ -126,7 +67,7 @@ def _timestamp_of(row: dict[str, Any]) -> float:
     return 0.0
 
 
-class IssueStore:
+class IssueReader:
     """The issue documents of one collection."""
 
     def __init__(
@@ -212,7 +153,7 @@ class IssueStore:
         rows.sort(key=_timestamp_of, reverse=True)
         return rows[:limit]
 
-    def set_status(self, issue_id: str, status: str, by: str, reason: str) -> StatusChange:
+    def set_status(self, issue_id: str, status: str, by: str, reason: str) -> StatusOutcome:
         """Set *issue_id*'s status in a transaction, appending to its bounded history.
 
         Setting the status it already has changes nothing. ``IssueNotFound`` if there is
@@ -220,21 +161,21 @@ class IssueStore:
         """
         from google.cloud import firestore
 
-        if status not in STATUSES:
-            raise ValueError(f"status {status!r} is not one of {', '.join(STATUSES)}")
+        if status not in wire.STATUSES:
+            raise ValueError(f"status {status!r} is not one of {', '.join(wire.STATUSES)}")
         if not valid_issue_id(issue_id):
             raise IssueNotFound(issue_id)
         ref = self.db.collection(self.collection).document(issue_id)
         history_limit = self.history_limit
 
         @firestore.transactional
-        def apply(transaction: Any) -> StatusChange:
+        def apply(transaction: Any) -> StatusOutcome:
             snapshot = ref.get(transaction=transaction, **self._calls)
             if not snapshot.exists:
                 raise IssueNotFound(issue_id)
             row = _as_row(snapshot)
             if row.get("status") == status:
-                return StatusChange(row, changed=False)
+                return StatusOutcome(row, changed=False)
             now = _dt.datetime.now(_dt.UTC)
             history = [h for h in row.get("status_history") or [] if isinstance(h, dict)]
             history.append({"status": status, "at": now, "by": by, "reason": reason})
@@ -244,7 +185,7 @@ class IssueStore:
                 "updated_at": now,
             }
             transaction.update(ref, fields)
-            return StatusChange({**row, **fields}, changed=True)
+            return StatusOutcome({**row, **fields}, changed=True)
 
         # The transaction's own begin/commit retry for about a minute when Firestore is
         # unreachable; a bounded read first makes that case fail fast (and a missing
@@ -252,7 +193,7 @@ class IssueStore:
         if not ref.get(**self._calls).exists:
             raise IssueNotFound(issue_id)
         try:
-            result: StatusChange = apply(self.db.transaction())
+            result: StatusOutcome = apply(self.db.transaction())
         except ValueError as exc:  # the client's "cannot be rolled back" after a failed begin
-            raise StoreUnavailable(f"the status change of {issue_id!r} failed: {exc}") from exc
+            raise FirestoreUnavailable(f"the status change of {issue_id!r} failed: {exc}") from exc
         return result

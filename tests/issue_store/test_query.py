@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from ingest_service.ui.query import Cursor, InvalidQuery, IssueQuery
+from issue_store.query import Cursor, InvalidQuery, IssueQuery
 
 
 class TestCursor:
@@ -43,7 +43,7 @@ class TestCursor:
             {"s": "count", "k": "n", "v": 1, "id": "a/b"},
             {"s": "count", "k": "n", "v": 1, "id": "__name__"},
             {"s": "count", "k": "n", "v": 1, "id": "\ud800"},
-            {"s": "count", "k": "n", "v": 1, "id": "x" * 201},
+            {"s": "count", "k": "n", "v": 1, "id": "x" * 1501},
         ],
     )
     def test_values_no_document_can_hold_are_invalid(self, document: dict[str, Any]) -> None:
