@@ -14,10 +14,10 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 
 from consumer.checkpoint import checkpoint_id
 from consumer.coalesce import PartitionBatch
+from consumer.driver import FETCH_QUEUE_BACKOFF_MS, kafka_config
 from consumer.errors import StoreUnavailable
 from consumer.settings import MAX_WRITES_PER_BATCH, ConsumerSettings
 from consumer.store import FirestoreStore, FlushResult
-from consumer.worker import FETCH_QUEUE_BACKOFF_MS, kafka_config
 from tests.consumer.helpers import (
     BASE_TIME,
     issue_counts,
