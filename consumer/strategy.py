@@ -1,12 +1,12 @@
 """The counting strategy: dedup, coalesce, plan and flush what the driver reads.
 
-Per partition, messages are counted in order. At most once per flush window
-(``flush_interval``) a dirty partition's batch is written to the store with its
-checkpoint, in the background while counting goes on: the partitions due together share
-one atomic batch (several, at Firestore's 500 writes). Once it landed, the checkpoints
-are copied to Kafka. During an outage of Redis, Firestore or the dead-letter topic the
-strategy holds its partitions, keeps what it has in memory and retries with exponential
-backoff; nothing is committed meanwhile.
+Per partition, messages are counted in order into a batch of per-issue deltas. At most
+once per flush window (``flush_interval``) a dirty partition's batch is written to the
+store with its checkpoint, in the background while counting goes on
+(``consumer.flushes``); once it landed, the checkpoints are copied to Kafka. During an
+outage of Redis, Firestore or the dead-letter topic the strategy holds its partitions,
+keeps what it has in memory and retries with exponential backoff; nothing is committed
+meanwhile.
 
 The store's checkpoint decides where a partition stands, so three things move it back:
 a *gap* (offsets skipped: read again from the expected position, once), a *fence* (the
@@ -22,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from confluent_kafka import TIMESTAMP_NOT_AVAILABLE, Message
@@ -33,24 +33,23 @@ from consumer.dedup import EventClaims, Verdict, claim_id
 from consumer.dlq import DeadLetterUnavailable
 from consumer.errors import (
     DedupUnavailable,
-    FlushRejected,
     PoisonMessage,
     RecoverableError,
     StoreUnavailable,
 )
-from consumer.inflight import InFlight, group_for_flights
+from consumer.flushes import Commits, Flushes
 from consumer.metrics import Metrics
 from consumer.occurrence import ClockWindow, Occurrence, parse_occurrence
 from consumer.quarantine import Quarantine
-from consumer.settings import MAX_WRITES_PER_BATCH, WRITES_PER_ISSUE, ConsumerSettings
-from consumer.store import FlushResult, IssueStore
+from consumer.settings import ConsumerSettings
+from consumer.store import IssueStore
 
 __all__ = ["CountingStrategy", "Driver"]
 
 log = logging.getLogger("consumer")
 
 
-class Driver(Protocol):
+class Driver(Commits, Protocol):
     """What the strategy asks of Kafka (``consumer.driver.KafkaDriver``)."""
 
     def seek(self, topic: str, partition: int, offset: int | None) -> None:
@@ -63,14 +62,6 @@ class Driver(Protocol):
 
     def release(self) -> None:
         """Resume what :meth:`hold` paused."""
-        ...
-
-    def commit(self, topic: str, offsets: Mapping[int, int]) -> None:
-        """Copy checkpoints (partition -> next offset) to Kafka, best effort."""
-        ...
-
-    def high_watermark(self, topic: str, partition: int) -> int | None:
-        """The offset after *partition*'s last message, if known."""
         ...
 
 
@@ -87,11 +78,6 @@ def _dependency(exc: RecoverableError) -> str:
 def _sleep(seconds: float) -> bool:
     time.sleep(seconds)
     return False
-
-
-def _writes(batch: PartitionBatch) -> int:
-    """Firestore writes of *batch* at most: per issue and the checkpoint."""
-    return WRITES_PER_ISSUE * len(batch.issues) + 1
 
 
 class CountingStrategy:
@@ -135,9 +121,10 @@ class CountingStrategy:
         self._stalled = False
         self._retry_at = 0.0
         self._backoff = settings.backoff_initial
-        #: When each partition's last flush started: windows run start to start.
-        self._flushed_at: dict[int, float] = {}
-        self._inflight = InFlight()
+        self._flushes = Flushes(
+            settings, self._batches, store=store, commits=driver, quarantine=quarantine,
+            metrics=metrics, rewind=self._rewind, clock=clock,
+        )
 
     @property
     def partitions(self) -> list[int]:
@@ -147,7 +134,7 @@ class CountingStrategy:
     @property
     def pending(self) -> bool:
         """Whether anything taken is not yet written to the store."""
-        return (bool(self._backlog) or bool(self._inflight)
+        return (bool(self._backlog) or self._flushes.flying
                 or any(b.dirty for b in list(self._batches.values())))
 
     # -- the loop's turn --------------------------------------------------------------
@@ -158,14 +145,7 @@ class CountingStrategy:
         now = self._clock()
         if self._stalled and now < self._retry_at:
             return min(0.2, self._retry_at - now)
-        if self._backlog:
-            return None
-        waits = [
-            self._flushed_at.get(b.partition, 0.0) + self.settings.flush_interval - now
-            for b in list(self._batches.values())
-            if b.dirty and b.partition not in self._inflight
-        ]
-        return max(0.0, min([0.02 if self._inflight else 0.2, *waits]))
+        return None if self._backlog else self._flushes.wait(now)
 
     def submit(self, messages: Sequence[Message]) -> None:
         """Count *messages* (just read, after any backlog), account for landed flushes and
@@ -179,9 +159,9 @@ class CountingStrategy:
         try:
             self._process(messages)
             if self._stalled:
-                self.flush()
+                self._flushes.flush()
             else:
-                self.flush_due()
+                self._flushes.flush_due()
         except RecoverableError as exc:
             self._stall(exc)
             return
@@ -274,128 +254,17 @@ class CountingStrategy:
         if verdict is Verdict.REDELIVERY:
             self.metrics.redeliveries.inc()
         if item.issue_id not in batch.issues and len(batch.issues) >= self.settings.max_batch_issues:
-            self._flush_partition(batch)
+            self._flushes.flush_partition(batch)
             if partition in self._reread:
                 return  # fenced by that flush: the partition is read again from its checkpoint
         batch.add(item, offset)
         self._occurrences += item.count
 
-    # -- flushing ---------------------------------------------------------------------
+    # -- reading again ----------------------------------------------------------------
 
     def flush(self) -> None:
-        """Write every dirty partition now and wait for it (shutdown, outage retries)."""
-        self._land(block=True)
-        self._start([b for b in list(self._batches.values()) if b.dirty])
-        self._land(block=True)
-
-    def flush_due(self) -> None:
-        """Account for landed flushes, then start the flush of each dirty partition whose
-        window is over and that has no flush in flight. A partition idle for a window is
-        written at once (low latency); a hot one at most once per ``flush_interval``,
-        start to start."""
-        self._land()
-        now = self._clock()
-        self._start([
-            b for b in list(self._batches.values())
-            if b.dirty and b.partition not in self._inflight
-            and now - self._flushed_at.get(b.partition, 0.0) >= self.settings.flush_interval
-        ])
-
-    def _start(self, batches: list[PartitionBatch]) -> None:
-        """Hand *batches* over for writing, grouped into a few atomic flushes."""
-        if not batches:
-            return
-        self._confirm_dead_letters()
-        now = self._clock()
-        for group in group_for_flights(batches, _writes, MAX_WRITES_PER_BATCH):
-            for batch in group:
-                self._flushed_at[batch.partition] = now
-            self._inflight.start([batch.detach() for batch in group], self._store.flush)
-
-    def _flush_partition(self, batch: PartitionBatch) -> None:
-        """Write *batch*'s partition now (after its flight, if any) and wait for it."""
-        self._land([batch.partition], block=True)
-        if batch.dirty:
-            self._start([batch])
-            self._land([batch.partition], block=True)
-
-    def _confirm_dead_letters(self) -> None:
-        try:
-            self._quarantine.confirm()
-        except DeadLetterUnavailable as exc:
-            if exc.lost:
-                for pending in list(self._batches.values()):
-                    if pending.dirty:
-                        self._rewind(pending, pending.base_offset)
-            raise
-
-    def _land(self, partitions: list[int] | None = None, *, block: bool = False) -> None:
-        """Account for finished flushes; a failed one's counts go back to their partition."""
-        failure: RecoverableError | None = None
-        for flight in self._inflight.landed(partitions, block=block):
-            try:
-                self._after_flush(flight.batches, flight.future.result)
-            except FlushRejected as rejected:
-                self._quarantine_culprits(flight.batches, rejected)
-            except RecoverableError as exc:
-                for written in flight.batches:
-                    live = self._batches.get(written.partition)
-                    if live is not None:
-                        live.restore(written)
-                failure = failure or exc
-        if failure is not None:
-            raise failure
-
-    def _quarantine_culprits(self, flushed: list[PartitionBatch], rejected: FlushRejected) -> None:
-        """Nothing of *flushed* was written: read the partitions holding a refused issue
-        again, dead-lettering that issue's events up to where the flush ended; give the
-        others back their counts, to be written with their next flush."""
-        for written in flushed:
-            live = self._batches.get(written.partition)
-            if live is None:
-                continue
-            culprits = {i: r for i, r in rejected.culprits.items() if i in written.issues}
-            if not culprits or written.next_offset is None:
-                live.restore(written)
-                continue
-            self._quarantine.refuse(written.partition, culprits, written.next_offset)
-            self._rewind(live, written.base_offset)
-
-    def _after_flush(
-        self, flushed: list[PartitionBatch], write: Callable[[], FlushResult]
-    ) -> None:
-        """Account for one flush of *flushed* (*write* returns its outcome or raises)."""
-        result = write()
-        fenced = {f.partition: f for f in result.fenced}
-        for stale in fenced.values():
-            self.metrics.fenced.inc()
-            log.warning("%s; dropping its pending counts", stale)
-            live = self._batches.get(stale.partition)
-            if live is not None:
-                self._rewind(live, stale.found)
-        written = [b for b in flushed if b.partition not in fenced]
-        if not written:
-            return
-        self.metrics.flush_seconds.observe(result.seconds)
-        self.metrics.flushes.inc()
-        self.metrics.issue_writes.inc(result.issue_writes)
-        self.metrics.writes.inc(result.writes)
-        for issue_id in result.created:
-            log.info("Created issue %s from Kafka", issue_id)
-            self.metrics.created.inc()
-        for issue_id in result.regressed:
-            log.info("Issue %s regressed: reopened by a new occurrence", issue_id)
-            self.metrics.regressed.inc()
-        offsets: dict[int, int] = {}
-        for batch in written:
-            if batch.partition not in self._batches:
-                continue  # lost meanwhile: its new owner commits (the checkpoint decides)
-            assert batch.next_offset is not None
-            high = self._driver.high_watermark(batch.topic, batch.partition)
-            if high is not None:
-                self.metrics.lag.labels(str(batch.partition)).set(max(0, high - batch.next_offset))
-            offsets[batch.partition] = batch.next_offset
-        self._driver.commit(self.settings.kafka_topic, offsets)
+        """Write every dirty partition now and wait for it."""
+        self._flushes.flush()
 
     def _rewind(self, batch: PartitionBatch, offset: int | None) -> None:
         """Forget *batch*'s pending state and read the partition again from *offset*."""
@@ -436,7 +305,7 @@ class CountingStrategy:
         if checkpoints is None:
             return None
         for checkpoint in checkpoints:
-            self._flushed_at[checkpoint.partition] = self._clock()  # first window from here
+            self._flushes.opened(checkpoint.partition)
             self._batches[checkpoint.partition] = PartitionBatch(
                 self.settings.kafka_topic, checkpoint.partition, checkpoint.next_offset
             )
@@ -464,14 +333,14 @@ class CountingStrategy:
             self._backlog = [m for m in self._backlog if m.partition() != partition]
             try:
                 if batch is not None and not self._stalled:
-                    self._flush_partition(batch)
+                    self._flushes.flush_partition(batch)
                 else:
-                    self._land([partition], block=True)
+                    self._flushes.land([partition], block=True)
             except RecoverableError as exc:
                 log.warning("partition %s revoked before its flush (%s); its next owner "
                             "reads it again from the checkpoint", partition, exc)
             self._batches.pop(partition, None)
-            self._flushed_at.pop(partition, None)
+            self._flushes.closed(partition)
             self._quarantine.forget(partition)
         log.info("revoked partitions %s", partitions)
 
@@ -479,8 +348,7 @@ class CountingStrategy:
         """Drop what is pending of *partitions*, taken away already."""
         for partition in partitions:
             self._batches.pop(partition, None)
-            self._flushed_at.pop(partition, None)
-            self._inflight.abandon(partition)  # if it lands, a new owner's flush is fenced
+            self._flushes.abandon(partition)
             self._quarantine.forget(partition)
             self._backlog = [m for m in self._backlog if m.partition() != partition]
         log.warning("lost partitions %s; their pending counts are dropped", partitions)
@@ -493,13 +361,13 @@ class CountingStrategy:
             with contextlib.suppress(RecoverableError):
                 self._process(self._backlog)
         try:
-            self.flush()
+            self._flushes.flush()
         except RecoverableError as exc:
             log.warning("final flush failed (%s); the next owner reads from the checkpoint", exc)
 
     def close(self) -> None:
         """Wait for the flushes still running; release the dependencies."""
-        self._inflight.close()
+        self._flushes.close()
         self._quarantine.close()
         self._claims.close()
         self._store.close()
