@@ -168,8 +168,8 @@ def run() -> list[dict[str, Any]]:
     """Measure, then return the table rows."""
     from afissue.services import FirestoreEmulator, RedisServer
     from afissue.services.kafka_mock import MockCluster
+    from consumer.driver import kafka_config
     from consumer.settings import ConsumerSettings
-    from consumer.worker import kafka_config
 
     with MockCluster() as mock, RedisServer() as redis, FirestoreEmulator() as emulator:
         topic = f"bench.issues.{uuid.uuid4().hex[:8]}"

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import redis
 
 from consumer.errors import DedupUnavailable
 
-__all__ = ["Dedup", "Verdict", "claim_id", "marker_key"]
+__all__ = ["Dedup", "EventClaims", "Verdict", "claim_id", "marker_key"]
 
 # For each event id, in order: SET its marker to the position unless it exists, and
 # return the previous value ('' where it was new); atomic, one round trip per batch.
@@ -69,8 +69,20 @@ def marker_key(service: str, event_id: str) -> str:
     return MARKER_PREFIX + claim_id(service, event_id)
 
 
+class EventClaims(Protocol):
+    """What the counting strategy needs of dedup: claim event ids, a batch at a time."""
+
+    def classify(self, claims: Sequence[tuple[str, str]]) -> list[Verdict]:
+        """Each ``(claim_id, position)``'s verdict, in order; ``DedupUnavailable`` on outage."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
+
+
 class Dedup:
-    """Claims event ids in Redis, a batch at a time (one round trip per batch)."""
+    """Claims event ids in Redis, a batch at a time (one round trip per batch): :class:`EventClaims`."""
 
     def __init__(self, url: str, ttl_seconds: int, timeout: float = 5.0) -> None:
         self._redis: redis.Redis[bytes] = redis.Redis.from_url(

@@ -9,7 +9,7 @@ silently dropped. A crash in between may park a message twice (at-least-once); t
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, Protocol
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
@@ -19,6 +19,7 @@ __all__ = [
     "TRUNCATED_BYTES",
     "DeadLetterQueue",
     "DeadLetterUnavailable",
+    "DeadLetters",
     "dead_letter_headers",
     "truncated_copy",
 ]
@@ -78,8 +79,25 @@ class _Pending:
         dataclasses.field(default_factory=list))
 
 
+class DeadLetters(Protocol):
+    """Where the consumer parks what it cannot count."""
+
+    def send(self, message: Message, error: PoisonMessage) -> None:
+        """Queue *message* with the reason *error*; never raises for the record itself."""
+        ...
+
+    def confirm(self, timeout: float) -> None:
+        """Wait until every queued dead letter is acknowledged; ``DeadLetterUnavailable`` if not."""
+        ...
+
+    def close(self) -> None:
+        """Deliver what is queued, as far as possible, and release the producer."""
+        ...
+
+
 class DeadLetterQueue:
-    """Produces dead letters and waits for their acknowledgement before a checkpoint."""
+    """Produces dead letters and waits for their acknowledgement before a checkpoint:
+    :class:`DeadLetters` on the dead-letter topic."""
 
     def __init__(self, bootstrap: str, topic: str, group: str, extra: dict[str, str]) -> None:
         conf: dict[str, Any] = {

@@ -30,7 +30,7 @@ from consumer.errors import FencedError, FlushRejected, StoreUnavailable
 from consumer.settings import ConsumerSettings
 from issue_store.client import firestore_client
 
-__all__ = ["FirestoreStore", "FlushResult", "IssueStore", "IssueWriter"]
+__all__ = ["FirestoreStore", "FlushResult", "IssueWriter"]
 
 log = logging.getLogger("consumer")
 
@@ -72,9 +72,6 @@ class IssueWriter(Protocol):
         """Release connections."""
         ...
 
-
-#: The old name of :class:`IssueWriter`, kept while other branches still import it.
-IssueStore = IssueWriter
 
 
 class FirestoreStore:

@@ -64,7 +64,7 @@ class TestFirestoreOutage:
             settings, firestore_emulator_host=private_emulator.host_port, store_timeout=2.0
         )
         with running(settings) as worker:
-            wait_for(lambda: len(worker.worker._batches) == 3, 60, "partition assignment")
+            wait_for(lambda: len(worker.assigned) == 3, 60, "partition assignment")
             private_emulator.stop()  # before any flush: the restart starts empty anyway
             try:
                 events = [make_event(f"issue-{i % 4}", count=1 + i % 2) for i in range(40)]

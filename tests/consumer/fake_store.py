@@ -1,0 +1,115 @@
+"""An in-memory :class:`consumer.store.IssueWriter` with the Firestore adapter's semantics.
+
+One flush is atomic: each partition's checkpoint must still be the one its batch builds
+on (else the partition is *fenced*: nothing of it is written, the others are), and if
+any issue's resulting document is one Firestore would refuse (``tests.firestore_rules``)
+nothing is written and ``FlushRejected`` names the refused issues. Documents are plain
+dicts, so tests can read and change them.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from consumer.checkpoint import Checkpoint, checkpoint_id
+from consumer.coalesce import IssueDelta, PartitionBatch
+from consumer.document import plan_issue_write
+from consumer.errors import FencedError, FlushRejected
+from consumer.settings import ConsumerSettings
+from consumer.store import FlushResult
+from tests.firestore_rules import violations
+
+__all__ = ["FakeStore"]
+
+
+def _is_increment(value: Any) -> bool:
+    # The planner's increment transform is recognised by name, so this fake holds no
+    # Google types of its own and keeps working whichever module defines the transform.
+    return type(value).__name__ == "Increment"
+
+
+def _applied(existing: dict[str, Any] | None, fields: dict[str, Any]) -> dict[str, Any]:
+    """The document an update of *existing* with *fields* leaves (increments applied)."""
+    document = dict(existing or {})
+    for name, value in fields.items():
+        if _is_increment(value):
+            before = document.get(name)
+            document[name] = (before if isinstance(before, int) else 0) + value.value
+        else:
+            document[name] = value
+    return document
+
+
+class FakeStore:
+    """The issue store in memory: ``issues``, their ``occurrences`` rings, ``checkpoints``."""
+
+    def __init__(self, settings: ConsumerSettings) -> None:
+        self._settings = settings
+        self.issues: dict[str, dict[str, Any]] = {}
+        #: Per issue: ring slot -> the occurrence document.
+        self.occurrences: dict[str, dict[str, dict[str, Any]]] = {}
+        #: Checkpoint document id -> ``next_offset``.
+        self.checkpoints: dict[str, int | None] = {}
+        self.closed = False
+
+    def _checkpoint_id(self, topic: str, partition: int) -> str:
+        return checkpoint_id(self._settings.group_id, topic, partition)
+
+    def read_checkpoints(self, topic: str, partitions: Iterable[int]) -> list[Checkpoint]:
+        return [Checkpoint(p, self.checkpoints.get(self._checkpoint_id(topic, p)))
+                for p in partitions]
+
+    def flush(self, batches: Sequence[PartitionBatch]) -> FlushResult:
+        fenced: list[FencedError] = []
+        checkpoints: dict[str, int | None] = {}
+        deltas: dict[str, IssueDelta] = {}
+        for batch in batches:
+            key = self._checkpoint_id(batch.topic, batch.partition)
+            stored = self.checkpoints.get(key)
+            if stored != batch.base_offset:
+                fenced.append(FencedError(batch.partition, batch.base_offset, stored))
+                continue
+            checkpoints[key] = batch.next_offset
+            for issue_id, delta in batch.issues.items():
+                seen = deltas.get(issue_id)
+                deltas[issue_id] = delta if seen is None else seen.plus(delta)
+        if not checkpoints:
+            return FlushResult([], [], 0, 0, fenced)
+
+        now = _dt.datetime.now(_dt.UTC)
+        documents: dict[str, tuple[dict[str, Any], str, dict[str, Any]]] = {}
+        created: list[str] = []
+        regressed: list[str] = []
+        culprits: dict[str, str] = {}
+        for issue_id, delta in deltas.items():
+            existing = self.issues.get(issue_id)
+            try:
+                plan = plan_issue_write(existing, delta, now, self._settings.max_list_values,
+                                        self._settings.recent_occurrences)
+            except Exception as exc:
+                culprits[issue_id] = f"{type(exc).__name__}: {exc}"
+                continue
+            document = _applied(existing, plan.fields)
+            refused = violations(document) + violations(plan.occurrence)
+            if refused:
+                culprits[issue_id] = "; ".join(refused)
+                continue
+            documents[issue_id] = (document, plan.occurrence_slot, plan.occurrence)
+            if plan.created:
+                created.append(issue_id)
+            if plan.regressed:
+                regressed.append(issue_id)
+        if culprits:
+            raise FlushRejected(culprits)
+
+        self.checkpoints.update(checkpoints)
+        for issue_id, (document, slot, occurrence) in documents.items():
+            self.issues[issue_id] = document
+            self.occurrences.setdefault(issue_id, {})[slot] = occurrence
+        return FlushResult(created, regressed, len(deltas), len(deltas) * 2 + len(checkpoints),
+                           fenced)
+
+    def close(self) -> None:
+        self.closed = True
