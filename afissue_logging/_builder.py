@@ -166,7 +166,7 @@ class EventBuilder:
     # -- building ---------------------------------------------------------------------
 
     def build(self, snap: Snapshot, raw_key: tuple[Any, ...] | None = None) -> EventDict:
-        """The complete wire event of *snap* (count 1, fingerprint set).
+        """The complete wire event of *snap* (its count, fingerprint set).
 
         With its *raw_key* the parts the key determines come from the cache when an
         earlier occurrence built them; id, timestamp, message, exception values and
@@ -241,7 +241,7 @@ class EventBuilder:
                         event["fingerprint"],
                     ),
                 )
-        event["count"] = 1
+        event["count"] = snap.count
         return event  # type: ignore[return-value]
 
     def _cache_key(self, snap: Snapshot, raw_key: tuple[Any, ...] | None) -> Any:

@@ -168,7 +168,8 @@ class TestIssueHandler:
         assert [e["message"] for e in transport.events] == ["kept"]
 
     def test_emit_never_raises_when_queue_full(self, spool_dir: str) -> None:
-        """A full queue drops and counts instead of blocking or raising."""
+        """A full queue that cannot coalesce more distinct errors drops and counts them
+        instead of blocking or raising."""
         transport = CapturingTransport()
         handler = IssueHandler(spool_dir=spool_dir, transport=transport, queue_size=1)
         gate = threading.Event()
@@ -182,8 +183,8 @@ class TestIssueHandler:
         record = logging.makeLogRecord({"name": "app", "levelno": 40, "msg": "x"})
         handler.handle(record)
         handler.flush(0.5)
-        for _ in range(50):
-            handler.handle(logging.makeLogRecord({"name": "app", "levelno": 40, "msg": "y"}))
+        for i in range(50):
+            handler.handle(logging.makeLogRecord({"name": "app", "levelno": 40, "msg": f"y{i}"}))
         gate.set()
         assert handler.flush(10)
         stats = handler.stats()
