@@ -28,14 +28,13 @@ if TYPE_CHECKING:
     from afissue_logging.spool import Spool, SpoolEntry
 
 from afissue_logging._builder import EventBuilder
-from afissue_logging._ids import new_event_id
 from afissue_logging._queue import SnapshotQueue
 from afissue_logging._retry import RetryPolicy, parse_retry_after
 from afissue_logging._snapshot import Snapshot, snapshot_manual
 from afissue_logging._transport import HttpTransport, Transport, TransportError, TransportTimeout
 from afissue_logging.aggregate import Aggregator
 from afissue_logging.settings import ClientSettings
-from afissue_logging.wire import EventDict, encode_event
+from afissue_logging.wire import EventDict, encode_event, new_event_id
 
 __all__ = ["DROP_REASONS", "FAILURE_REASONS", "Sender", "get_sender", "reset_senders", "shutdown_all"]
 
