@@ -158,8 +158,8 @@ class EventBuilder:
             return None
         try:
             if snap.exc_info is not None:
-                return head + raw_exception_key(snap.exc_info[1], snap.exc_info[2])
-            hash(head)
+                head += raw_exception_key(snap.exc_info[1], snap.exc_info[2])
+            hash(head)  # a list inside the fingerprint override makes no key
         except TypeError:
             return None
         return head

@@ -64,6 +64,7 @@ class SnapshotQueue:
         if self._key is not None:
             try:
                 key = self._key(item)
+                hash(key)
             except Exception:  # noqa: BLE001 - no key: the snapshot takes a slot of its own
                 key = None
         with self._lock:

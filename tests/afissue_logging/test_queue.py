@@ -55,17 +55,18 @@ class TestSnapshotQueue:
         ]
 
     def test_unkeyed_snapshots_take_a_slot_each(self) -> None:
-        """A snapshot without a key (or whose key function fails) is never merged."""
-        def key(snap: Snapshot) -> str | None:
+        """A snapshot without a usable key (none, unhashable, or the key function fails)
+        is never merged."""
+        def key(snap: Snapshot) -> Any:
             if snap.message == "boom":
                 raise TypeError("unhashable")
-            return None
+            return ["a list"] if snap.message == "list" else None
 
-        queue = SnapshotQueue(2, key=key)
-        assert all(queue.put_nowait(_snap(m)) for m in ["x", "y", "boom", "boom"])
-        assert queue.put_nowait(_snap("z")) is False
+        queue = SnapshotQueue(3, key=key)
+        assert all(queue.put_nowait(_snap(m)) for m in ["x", "y", "z", "boom", "boom", "list"])
+        assert queue.put_nowait(_snap("list")) is False
         assert [(s.message, s.count) for s in _drain(queue)] == [
-            ("x", 1), ("y", 1), ("boom", 1), ("boom", 1)
+            ("x", 1), ("y", 1), ("z", 1), ("boom", 1), ("boom", 1), ("list", 1)
         ]
 
     def test_while_the_overflow_holds_anything_new_items_go_there(self) -> None:
