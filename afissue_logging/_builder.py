@@ -24,13 +24,18 @@ from afissue_logging._exceptions import (
     exception_values,
     raw_exception_key,
 )
-from afissue_logging._ids import new_event_id
 from afissue_logging._safe import json_safe, safe_repr, text
 from afissue_logging._snapshot import REPORTED_MARKER, Snapshot
 from afissue_logging.fingerprint import compute_fingerprint
 from afissue_logging.scrub import Scrubber
 from afissue_logging.settings import ClientSettings
-from afissue_logging.wire import EventDict, ExceptionDict, firestore_safe, format_timestamp
+from afissue_logging.wire import (
+    EventDict,
+    ExceptionDict,
+    firestore_safe,
+    format_timestamp,
+    new_event_id,
+)
 
 __all__ = [
     "STANDARD_RECORD_ATTRS",
@@ -81,7 +86,7 @@ def normalize_level(level: Any) -> str:
 
 def render_record_message(msg: Any, args: Any, limit: int) -> str:
     """``msg % args`` as logging would, or a readable fallback when that fails."""
-    template = text(msg, limit) if isinstance(msg, str | bytes) else _safe_str_msg(msg, limit)
+    template = text(msg, limit)
     if not args:
         return template
     try:
@@ -94,10 +99,6 @@ def render_record_message(msg: Any, args: Any, limit: int) -> str:
             f"args={safe_repr(args, 1_000)}]",
             limit,
         )
-
-
-def _safe_str_msg(msg: Any, limit: int) -> str:
-    return text(msg, limit)
 
 
 def _level_name(record: logging.LogRecord) -> str:
@@ -157,8 +158,8 @@ class EventBuilder:
             return None
         try:
             if snap.exc_info is not None:
-                return head + raw_exception_key(snap.exc_info[1], snap.exc_info[2])
-            hash(head)
+                head += raw_exception_key(snap.exc_info[1], snap.exc_info[2])
+            hash(head)  # a list inside the fingerprint override makes no key
         except TypeError:
             return None
         return head
@@ -166,7 +167,7 @@ class EventBuilder:
     # -- building ---------------------------------------------------------------------
 
     def build(self, snap: Snapshot, raw_key: tuple[Any, ...] | None = None) -> EventDict:
-        """The complete wire event of *snap* (count 1, fingerprint set).
+        """The complete wire event of *snap* (its count, fingerprint set).
 
         With its *raw_key* the parts the key determines come from the cache when an
         earlier occurrence built them; id, timestamp, message, exception values and
@@ -241,7 +242,7 @@ class EventBuilder:
                         event["fingerprint"],
                     ),
                 )
-        event["count"] = 1
+        event["count"] = snap.count
         return event  # type: ignore[return-value]
 
     def _cache_key(self, snap: Snapshot, raw_key: tuple[Any, ...] | None) -> Any:

@@ -1,7 +1,7 @@
 """The process-wide background sender: queue -> aggregate -> batch -> HTTP -> retry -> spool.
 
-Callers only :meth:`Sender.submit` a snapshot (``put_nowait`` on a bounded queue; a full
-queue is a counted drop, never a wait). One daemon thread per process and settings does
+Callers only :meth:`Sender.submit` a snapshot (``put_nowait`` on a bounded queue that,
+when full, coalesces by storm key; never a wait). One daemon thread per process and settings does
 everything else. A window closes after ``flush_interval`` seconds or ``batch_size``
 distinct events; its events are POSTed as one batch. A failed batch is retried in memory
 with backoff (``Retry-After`` honoured) and then spooled; while a retry is pending, newer
@@ -28,14 +28,13 @@ if TYPE_CHECKING:
     from afissue_logging.spool import Spool, SpoolEntry
 
 from afissue_logging._builder import EventBuilder
-from afissue_logging._ids import new_event_id
 from afissue_logging._queue import SnapshotQueue
 from afissue_logging._retry import RetryPolicy, parse_retry_after
 from afissue_logging._snapshot import Snapshot, snapshot_manual
 from afissue_logging._transport import HttpTransport, Transport, TransportError, TransportTimeout
 from afissue_logging.aggregate import Aggregator
 from afissue_logging.settings import ClientSettings
-from afissue_logging.wire import EventDict, encode_event
+from afissue_logging.wire import EventDict, encode_event, new_event_id
 
 __all__ = ["DROP_REASONS", "FAILURE_REASONS", "Sender", "get_sender", "reset_senders", "shutdown_all"]
 
@@ -141,7 +140,7 @@ class Sender:
     def _reset_process_state(self) -> None:
         self._pid = os.getpid()
         self._lock = threading.Lock()
-        self._queue = SnapshotQueue(self.settings.queue_size)
+        self._queue = SnapshotQueue(self.settings.queue_size, self._builder.raw_key)
         self._thread: threading.Thread | None = None
         self.thread_ident: int | None = None
         self._closed = False
@@ -171,7 +170,7 @@ class Sender:
     # -- caller side ---------------------------------------------------------------
 
     def submit(self, snap: Snapshot) -> bool:
-        """Enqueue *snap* without blocking; False (and a counted drop) if the queue is full."""
+        """Enqueue *snap* without blocking; False (and a counted drop) if the queue refuses it."""
         if self._pid != os.getpid():
             self._after_fork_in_child()
         if self._thread is None:
@@ -263,7 +262,7 @@ class Sender:
                 try:
                     events.append(self._builder.build(item))
                 except Exception:  # noqa: BLE001
-                    self._drop("internal", 1)
+                    self._drop("internal", item.count)
         if events:
             with contextlib.suppress(Exception):
                 self._to_spool(_Batch(events, time.time()))
@@ -351,18 +350,18 @@ class Sender:
         return min(max(min(due) - now, 0.001), 5.0)
 
     def _ingest(self, snap: Snapshot) -> None:
-        self._count("received")
+        self._count("received", snap.count)
         try:
             raw = self._builder.raw_key(snap)
-            if self._agg.bump_raw(raw):
-                self._count("aggregated")
+            if self._agg.bump_raw(raw, snap.count):
+                self._count("aggregated", snap.count)
                 return
             event = self._builder.build(snap, raw)
-            if self._agg.add(event, raw, aggregate=snap.kind != "manual"):
-                self._count("aggregated")
+            merged = self._agg.add(event, raw, aggregate=snap.kind != "manual")
+            self._count("aggregated", snap.count if merged else snap.count - 1)
         except Exception:  # noqa: BLE001
             self._count_internal()
-            self._drop("internal", 1)
+            self._drop("internal", snap.count)
             return
         if self._window_deadline is None:
             interval = self.settings.flush_interval

@@ -32,10 +32,15 @@ ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 
 
 class Snapshot:
-    """One log call, as captured on the caller's thread."""
+    """One log call, as captured on the caller's thread.
+
+    ``count`` is the number of occurrences it stands for: 1, or more once a full queue
+    coalesced later occurrences of the same storm key into it (see ``_queue``).
+    """
 
     __slots__ = (
         "context",
+        "count",
         "created",
         "event",
         "exc_info",
@@ -52,6 +57,7 @@ class Snapshot:
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
+        self.count = 1
         self.record: logging.LogRecord | None = None
         self.message: str | None = None
         self.template: Any = None

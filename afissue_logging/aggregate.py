@@ -19,21 +19,19 @@ class Aggregator:
     def __init__(self) -> None:
         self._events: dict[str, EventDict] = {}
         self._raw: dict[tuple[Any, ...], str] = {}
-        self.occurrences = 0
 
     def __len__(self) -> int:
         """Distinct events in the window."""
         return len(self._events)
 
-    def bump_raw(self, raw_key: tuple[Any, ...] | None) -> bool:
-        """Count one more occurrence of an already-built raw key; False if not seen."""
+    def bump_raw(self, raw_key: tuple[Any, ...] | None, count: int = 1) -> bool:
+        """Count *count* more occurrences of an already-built raw key; False if not seen."""
         if raw_key is None:
             return False
         fingerprint = self._raw.get(raw_key)
         if fingerprint is None:
             return False
-        self._events[fingerprint]["count"] += 1
-        self.occurrences += 1
+        self._events[fingerprint]["count"] += count
         return True
 
     def add(
@@ -45,7 +43,6 @@ class Aggregator:
         """
         fingerprint = event["fingerprint"] if aggregate else "id:" + event["event_id"]
         count = event.get("count", 1)
-        self.occurrences += count
         if raw_key is not None and len(self._raw) < 10_000:
             self._raw[raw_key] = fingerprint
         existing = self._events.get(fingerprint)
@@ -64,5 +61,4 @@ class Aggregator:
         events = list(self._events.values())
         self._events = {}
         self._raw = {}
-        self.occurrences = 0
         return events

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import os
+import random
 import re
-import uuid
 from collections.abc import Mapping
 from typing import Any, Literal, NotRequired, TypedDict, get_args
 
@@ -156,9 +157,25 @@ def level_name(name: str) -> str:
     return LEVEL_ALIASES.get(low, low)
 
 
+# Event ids without a system call per event: ``uuid.uuid4()`` reads ``os.urandom`` every
+# time, and each such call releases the GIL (on the client's sender thread, next to a busy
+# application thread, up to a whole switch interval per event). A private generator
+# seeded from ``os.urandom`` once per process, and again in every forked child, gives
+# 128 random bits per id instead; the user's ``random.seed()`` does not touch it.
+_id_rng = random.Random(os.urandom(32))
+
+
 def new_event_id() -> str:
     """A fresh event id (32 lowercase hex digits). Retries reuse it."""
-    return uuid.uuid4().hex
+    return f"{_id_rng.getrandbits(128):032x}"
+
+
+def _reseed_ids() -> None:
+    """Reseed after ``fork()``, so that parent and child never share ids."""
+    _id_rng.seed(os.urandom(32))
+
+
+os.register_at_fork(after_in_child=_reseed_ids)
 
 
 def format_timestamp(epoch_seconds: float) -> str:

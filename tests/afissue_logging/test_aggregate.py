@@ -31,6 +31,13 @@ class TestAggregator:
         assert agg.drain()[0]["count"] == 2
         assert agg.bump_raw(("k",)) is False
 
+    def test_raw_key_bump_by_a_coalesced_count(self) -> None:
+        """A snapshot a full queue coalesced adds all its occurrences at once."""
+        agg = Aggregator()
+        agg.add(_event("a", "1"), raw_key=("k",))
+        assert agg.bump_raw(("k",), 41) is True
+        assert agg.drain()[0]["count"] == 42
+
     def test_unaggregated_events_stay_apart(self) -> None:
         """With aggregate=False equal fingerprints keep separate events (manual issues)."""
         agg = Aggregator()

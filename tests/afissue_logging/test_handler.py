@@ -167,8 +167,26 @@ class TestIssueHandler:
         assert handler.flush(10)
         assert [e["message"] for e in transport.events] == ["kept"]
 
+    def test_exception_with_a_nested_fingerprint_override_is_delivered(
+        self, logger: logging.Logger, spool_dir: str
+    ) -> None:
+        """A list inside ``extra["fingerprint"]`` makes no storm key (it is unhashable):
+        the event is built without one, not dropped as ``internal``."""
+        transport = CapturingTransport()
+        logger.addHandler(IssueHandler(service="svc", spool_dir=spool_dir, transport=transport))
+        for _ in range(2):
+            try:
+                _fail(0)
+            except ValueError:
+                logger.exception("boom", extra={"fingerprint": [["desk", 3], "b"]})
+        handler = logger.handlers[0]
+        assert isinstance(handler, IssueHandler) and handler.flush(10)
+        assert handler.stats()["dropped_total"] == 0
+        assert sum(e["count"] for e in transport.events) == 2
+
     def test_emit_never_raises_when_queue_full(self, spool_dir: str) -> None:
-        """A full queue drops and counts instead of blocking or raising."""
+        """A full queue that cannot coalesce more distinct errors drops and counts them
+        instead of blocking or raising."""
         transport = CapturingTransport()
         handler = IssueHandler(spool_dir=spool_dir, transport=transport, queue_size=1)
         gate = threading.Event()
@@ -182,8 +200,8 @@ class TestIssueHandler:
         record = logging.makeLogRecord({"name": "app", "levelno": 40, "msg": "x"})
         handler.handle(record)
         handler.flush(0.5)
-        for _ in range(50):
-            handler.handle(logging.makeLogRecord({"name": "app", "levelno": 40, "msg": "y"}))
+        for i in range(50):
+            handler.handle(logging.makeLogRecord({"name": "app", "levelno": 40, "msg": f"y{i}"}))
         gate.set()
         assert handler.flush(10)
         stats = handler.stats()
