@@ -81,22 +81,18 @@ class Worker:
         self._queue = SnapshotQueue(queue_size)
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        #: Whether the thread was started (it may have stopped since).
+        self.started = False
+        #: Queue an item without blocking; False if the queue is full. (The queue's own
+        #: method: this is the caller's hot path.)
+        self.put: Callable[[Any], bool] = self._queue.put_nowait
 
     def __len__(self) -> int:
         return len(self._queue)
 
-    @property
-    def started(self) -> bool:
-        """Whether the thread was started (it may have stopped since)."""
-        return self._thread is not None
-
     def forked(self) -> bool:
         """Whether this process is a fork of the one that made the worker."""
         return self.pid != os.getpid()
-
-    def put(self, item: Any) -> bool:
-        """Queue *item* without blocking; False if the queue is full."""
-        return self._queue.put_nowait(item)
 
     def start(self) -> bool:
         """Start the thread; False if it already was, or the worker is closed."""
@@ -105,6 +101,7 @@ class Worker:
                 return False
             thread = threading.Thread(target=self._run, name=self.name, daemon=True)
             self._thread = thread
+            self.started = True
             thread.start()
             self.thread_ident = thread.ident
         return True
