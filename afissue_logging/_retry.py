@@ -7,7 +7,7 @@ import math
 import random
 import time
 
-__all__ = ["RetryPolicy", "parse_retry_after"]
+__all__ = ["Backoff", "RetryPolicy", "parse_retry_after"]
 
 _MAX_RETRY_AFTER = 300.0
 
@@ -51,3 +51,26 @@ class RetryPolicy:
     def exhausted(self, attempt: int) -> bool:
         """Whether a request that failed *attempt* times should go to the spool."""
         return attempt > self.max_retries
+
+
+class Backoff:
+    """When the next request may go out: each failure in a row pushes it further away."""
+
+    def __init__(self, policy: RetryPolicy) -> None:
+        self.policy = policy
+        self.failures = 0
+        self.until = 0.0
+
+    def fail(self, retry_after: float | None = None) -> None:
+        """An exchange failed: wait the policy's delay (at least *retry_after*)."""
+        self.failures += 1
+        self.until = time.monotonic() + self.policy.delay(self.failures, retry_after)
+
+    def reset(self) -> None:
+        """An exchange succeeded: the next one may go out at once."""
+        self.failures = 0
+        self.until = 0.0
+
+    def active(self) -> bool:
+        """Whether requests must wait."""
+        return time.monotonic() < self.until

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from afissue_logging._registry import get_sender
 from afissue_logging._safe import text
-from afissue_logging._sender import Sender, get_sender
+from afissue_logging._sender import Sender
 from afissue_logging._transport import Transport
 from afissue_logging.settings import ClientSettings, load_settings
 from afissue_logging.wire import new_event_id

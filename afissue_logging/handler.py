@@ -13,7 +13,8 @@ import logging
 import threading
 from typing import Any
 
-from afissue_logging._sender import Sender, get_sender
+from afissue_logging._registry import get_sender
+from afissue_logging._sender import Sender
 from afissue_logging._snapshot import REPORTED_MARKER, snapshot_record
 from afissue_logging._transport import Transport
 from afissue_logging.settings import ClientSettings, load_settings

@@ -24,7 +24,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from afissue_logging._sender import reset_senders
+from afissue_logging._registry import reset_senders
 from afissue_logging._transport import Response, TransportError
 from afissue_logging.wire import EventDict
 
@@ -50,13 +50,25 @@ class CapturedRequest:
     headers: Mapping[str, str]
 
     @property
-    def events(self) -> list[EventDict]:
-        """The events in the (possibly gzipped) body."""
+    def payload(self) -> Any:
+        """The (possibly gzipped) JSON body, decoded."""
         data = gzip.decompress(self.body) if self.headers.get("Content-Encoding") == "gzip" else self.body
-        payload = json.loads(data.decode("utf-8"))
+        return json.loads(data.decode("utf-8"))
+
+    @property
+    def events(self) -> list[EventDict]:
+        """The events in the body."""
+        payload = self.payload
         if isinstance(payload, dict) and isinstance(payload.get("events"), list):
             return payload["events"]  # type: ignore[no-any-return]
         return [payload]
+
+    @property
+    def dropped(self) -> dict[str, int]:
+        """The drop counts the request reports, by reason (``{}`` when none)."""
+        payload = self.payload
+        dropped = payload.get("dropped") if isinstance(payload, dict) else None
+        return dict(dropped) if isinstance(dropped, dict) else {}
 
 
 def accepted(events: Iterable[Mapping[str, Any]]) -> Response:

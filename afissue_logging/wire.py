@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import Any, Literal, NotRequired, TypedDict, get_args
 
 __all__ = [
+    "DROP_REASONS",
     "IDENTIFIER",
     "IDENTIFIER_PATTERN",
     "INT64_MAX",
@@ -26,10 +27,12 @@ __all__ = [
     "LEVELS",
     "LEVEL_ALIASES",
     "MAX_COUNT",
+    "MAX_DROP_REASONS",
     "MAX_EVENT_BYTES",
     "PRIORITIES",
     "STATUSES",
     "WIRE_VERSION",
+    "DropReason",
     "EventDict",
     "ExceptionDict",
     "FrameDict",
@@ -148,6 +151,16 @@ PRIORITIES: tuple[str, ...] = get_args(Priority)
 #: An issue's status: counting goes on in every one; a new occurrence reopens a resolved one.
 Status = Literal["open", "resolved", "ignored"]
 STATUSES: tuple[str, ...] = get_args(Status)
+#: Why a client dropped occurrences. A batch reports them in its ``dropped`` field
+#: (``{"events": [...], "dropped": {"queue_full": 12}}``); the API takes any identifier
+#: as a reason, so that newer clients can add reasons, and counts unknown ones as "other".
+DropReason = Literal[
+    "queue_full", "rejected", "too_large", "auth", "spool_full", "spool_error", "internal",
+    "shutdown",
+]
+DROP_REASONS: tuple[str, ...] = get_args(DropReason)
+#: Most reasons one batch's ``dropped`` field may name.
+MAX_DROP_REASONS = 32
 
 
 def level_name(name: str) -> str:

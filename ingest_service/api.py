@@ -29,8 +29,8 @@ from ingest_service.errors import (
     ServiceUnavailable,
     ValidationFailed,
 )
-from ingest_service.events import Accepted, receive_time, to_wire
-from ingest_service.models import IssueEvent
+from ingest_service.events import DEFAULT_SERVICE, Accepted, receive_time, to_wire
+from ingest_service.models import DroppedCounts, IssueEvent
 from ingest_service.openapi import openapi_document
 from ingest_service.state import IngestState, current_state
 
@@ -223,8 +223,11 @@ def _post_batch(
         raise ValidationFailed(
             f"events must be an array, got {type(items).__name__}", field="events"
         )
-    if not items:
-        raise ValidationFailed("events must hold at least one event", field="events")
+    dropped = _dropped(document.get("dropped"))
+    if not items and not dropped:
+        raise ValidationFailed(
+            "events must hold at least one event unless dropped reports drops", field="events"
+        )
     if len(items) > state.limits.max_batch_events:
         raise PayloadTooLarge(
             f"batch of {len(items)} events exceeds the limit of "
@@ -256,10 +259,30 @@ def _post_batch(
             {"id": wire_event["event_id"], "issue_id": wire_event["issue_id"], "status": "accepted"}
         )
     accepted = [event for event, _ in prepared]
-    _rate_limit(state, accepted)
-    _publish(state, prepared)
-    _remember(state, accepted)
+    if items:
+        _rate_limit(state, accepted)
+        _publish(state, prepared)
+        _remember(state, accepted)
+    if dropped:
+        # Counted once Kafka confirmed the events: a 503 makes the client send it again.
+        reporter = service or (accepted[0]["service"] if accepted else DEFAULT_SERVICE)
+        state.metrics.count_client_drops(reporter, dropped)
     return _json({"results": results}, 202)
+
+
+_DROPPED: pydantic.TypeAdapter[dict[str, int] | None] = pydantic.TypeAdapter(
+    DroppedCounts | None
+)
+
+
+def _dropped(value: Any) -> dict[str, int]:
+    """A batch's drop report, validated (422 naming what is wrong); ``{}`` when absent."""
+    if value is None:
+        return {}
+    try:
+        return _DROPPED.validate_python(value) or {}
+    except pydantic.ValidationError as exc:
+        raise validation_error(exc, ("dropped",)) from None
 
 
 @bp.get("/openapi.json")

@@ -7,6 +7,7 @@ directory so that ``/metrics`` sums every worker.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, request
@@ -18,6 +19,8 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client import multiprocess as _multiprocess
+
+from afissue_logging import wire
 
 __all__ = ["IngestMetrics", "init_app"]
 
@@ -58,6 +61,13 @@ class IngestMetrics:
         self.rate_limited = Counter(
             "afissue_ingest_rate_limited", "Requests refused with 429.", registry=self.registry
         )
+        self.client_dropped = Counter(
+            "afissue_ingest_client_dropped",
+            "Occurrences clients report they dropped, by service and reason "
+            "(reasons this version does not know are counted as 'other').",
+            ["service", "reason"],
+            registry=self.registry,
+        )
         self._request_children: dict[tuple[str, str, int], Any] = {}
         self.redis_errors = Counter(
             "afissue_ingest_redis_errors",
@@ -74,6 +84,18 @@ class IngestMetrics:
             child = self.requests.labels(endpoint, method, str(status))
             self._request_children[key] = child
         child.inc()
+
+
+    def count_client_drops(self, service: str, dropped: Mapping[str, int]) -> None:
+        """Count a batch's drop report. Unknown reasons become "other", so a client cannot
+        grow the label set without bound."""
+        for reason, count in dropped.items():
+            if count > 0:
+                label = reason if reason in _KNOWN_DROP_REASONS else "other"
+                self.client_dropped.labels(service, label).inc(count)
+
+
+_KNOWN_DROP_REASONS = frozenset(wire.DROP_REASONS)
 
 
 def _exposition_registry(metrics: IngestMetrics) -> CollectorRegistry:

@@ -12,7 +12,17 @@ import datetime as _dt
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    JsonValue,
+    StrictInt,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from afissue_logging import wire
 
@@ -22,6 +32,7 @@ __all__ = [
     "AcceptedItem",
     "AcceptedResponse",
     "BatchResponse",
+    "DroppedCounts",
     "ErrorBody",
     "ErrorResponse",
     "EventBatch",
@@ -30,6 +41,7 @@ __all__ = [
     "IssueEvent",
     "ItemError",
     "RejectedItem",
+    "check_dropped",
 ]
 
 Level = wire.Level
@@ -162,10 +174,80 @@ class IssueEvent(_Model):
         return wire.level_name(value) if isinstance(value, str) else value
 
 
-class EventBatch(_Model):
-    """Many events in one request; each is accepted or rejected on its own."""
+def check_dropped(value: Any) -> Any:
+    """A batch's ``dropped`` field as sent, with a clear message for what is wrong with it
+    (pydantic's own messages name a regex or a type, not the rule)."""
+    if value is None:
+        return value
+    if not isinstance(value, dict):
+        raise ValueError(
+            f"dropped must be an object of counts by reason, got {type(value).__name__}"
+        )
+    if len(value) > wire.MAX_DROP_REASONS:
+        raise ValueError(
+            f"dropped names {len(value)} reasons; at most {wire.MAX_DROP_REASONS} are allowed"
+        )
+    counts: dict[str, int] = {}
+    for reason, sent in value.items():
+        if not wire.is_identifier(reason):
+            raise ValueError(f"drop reason {reason[:64]!r} is not {wire.IDENTIFIER}")
+        # 12.0 is an integer to JSON Schema, as to the client.
+        count = int(sent) if isinstance(sent, float) and sent.is_integer() else sent
+        if not isinstance(count, int) or isinstance(count, bool):
+            raise ValueError(
+                f"dropped[{reason!r}] must be an integer, got {type(count).__name__}"
+            )
+        if not 0 <= count <= wire.MAX_COUNT:
+            raise ValueError(
+                f"dropped[{reason!r}] is {count}; expected 0 to {wire.MAX_COUNT}"
+            )
+        counts[reason] = count
+    return counts
 
-    events: list[IssueEvent] = Field(min_length=1)
+
+DroppedCounts = Annotated[
+    dict[Identifier, Annotated[StrictInt, Field(ge=0, le=wire.MAX_COUNT)]],
+    Field(max_length=wire.MAX_DROP_REASONS),
+    BeforeValidator(check_dropped),
+    WithJsonSchema(
+        {
+            "type": "object",
+            "description": (
+                "Occurrences the client dropped since its last acknowledged report, by "
+                "reason (e.g. queue_full); counted in afissue_ingest_client_dropped_total."
+            ),
+            "maxProperties": wire.MAX_DROP_REASONS,
+            "propertyNames": {"pattern": wire.IDENTIFIER_PATTERN},
+            "additionalProperties": {"type": "integer", "minimum": 0, "maximum": wire.MAX_COUNT},
+        }
+    ),
+]
+
+# What JSON Schema can say of the rule in EventBatch._not_empty.
+_EVENTS_OR_DROPPED: dict[str, Any] = {
+    "anyOf": [
+        {"properties": {"events": {"minItems": 1}}},
+        {"required": ["dropped"], "properties": {"dropped": {"type": "object", "minProperties": 1}}},
+    ]
+}
+
+
+class EventBatch(_Model):
+    """Many events in one request; each is accepted or rejected on its own. ``dropped``
+    reports the client's drops; a batch of drop counts alone has no events."""
+
+    model_config = ConfigDict(json_schema_extra=_EVENTS_OR_DROPPED)
+
+    events: list[IssueEvent] = Field(
+        description="At least one event, unless dropped names a reason."
+    )
+    dropped: DroppedCounts | None = None
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> EventBatch:
+        if not self.events and not self.dropped:
+            raise ValueError("events must hold at least one event unless dropped reports drops")
+        return self
 
 
 class ItemError(_Model):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,13 @@ from hypothesis import strategies as st
 
 from afissue_logging import IssueHandler
 from afissue_logging._transport import Response, TransportError
-from afissue_logging.testing import CapturingTransport, UnreachableTransport, reset
+from afissue_logging.testing import (
+    CapturedRequest,
+    CapturingTransport,
+    UnreachableTransport,
+    accepted,
+    reset,
+)
 from afissue_logging.wire import EventDict
 from tests.afissue_logging.capture_server import DISCONNECT, CaptureServer
 
@@ -110,19 +116,44 @@ class TestStatusHandling:
         assert stats["sent"] == 2
         assert stats["dropped"]["rejected"] == 1
 
-    def test_drop_report_sent_on_recovery(self, spool_dir: str) -> None:
-        """After drops, the next successful exchange reports them as a warning event."""
+    def test_drops_ride_on_the_next_batch(self, spool_dir: str) -> None:
+        """Drops are reported in the next batch's ``dropped`` field, not as an issue."""
         transport = CapturingTransport([Response(422)])
-        handler = _handler(transport, spool_dir)
+        handler = _handler(transport, spool_dir, flush_interval=0.05)
         _log(handler, "lost-1", "lost-2")
-        assert handler.flush(10)
+        assert _wait_until(lambda: handler.stats()["dropped"]["rejected"] == 2)
         _log(handler, "ok")
+        assert _wait_until(lambda: handler.stats()["sent"] == 1)
+        [request] = transport.requests
+        assert [e["message"] for e in request.events] == ["ok"]
+        assert request.dropped == {"rejected": 2}
+        assert all(not e["title"].startswith("afissue client") for e in transport.events)
+
+    def test_drop_counts_are_cleared_only_by_a_2xx(self, spool_dir: str) -> None:
+        """A batch carrying drop counts that fails is retried with them; once a 2xx
+        acknowledged them, later requests carry none."""
+        transport = CapturingTransport([Response(422), Response(503)])
+        handler = _handler(transport, spool_dir, flush_interval=0.05)
+        _log(handler, "lost")
+        assert _wait_until(lambda: handler.stats()["dropped"]["rejected"] == 1)
+        _log(handler, "retried")
+        assert _wait_until(lambda: handler.stats()["sent"] == 1)
+        _log(handler, "later")
         assert handler.flush(10)
-        report = [e for e in transport.events if e["title"].startswith("afissue client dropped")]
-        assert len(report) == 1
-        assert report[0]["title"] == "afissue client dropped 2 events"
-        assert report[0]["level"] == "warning"
-        assert report[0]["extra"]["dropped"] == {"rejected": 2}
+        assert [(r.events[0]["message"], r.dropped) for r in transport.requests] == [
+            ("retried", {"rejected": 1}),
+            ("later", {}),
+        ]
+
+    def test_flush_reports_drops_alone_when_no_event_carries_them(self, spool_dir: str) -> None:
+        """A flush with drops to report and no events sends a batch of drop counts only."""
+        transport = CapturingTransport([Response(401)])
+        handler = _handler(transport, spool_dir)
+        _log(handler, "lost")
+        assert handler.flush(10)
+        assert [(r.events, r.dropped) for r in transport.requests] == [([], {"auth": 1})]
+        assert handler.flush(10)
+        assert len(transport.requests) == 1
 
     def test_large_bodies_gzipped(self, spool_dir: str) -> None:
         """Bodies over gzip_min_bytes are sent with Content-Encoding: gzip."""
@@ -156,6 +187,37 @@ class TestStatusHandling:
         _log(handler, "a")
         assert _wait_until(lambda: handler.stats()["sent"] == 1)
         assert len(seen) == 2 and seen[0] == seen[1]
+
+
+class TestTransportProtocol:
+    def test_a_user_supplied_transport_is_used_through_the_protocol_only(
+        self, spool_dir: str
+    ) -> None:
+        """Any object with send() and close() carries the requests, and is closed when
+        the sender stops; the sender touches nothing else of it."""
+
+        class _Minimal:
+            __slots__ = ("bodies", "closed")
+
+            def __init__(self) -> None:
+                self.bodies: list[bytes] = []
+                self.closed = 0
+
+            def send(self, body: bytes, headers: Mapping[str, str], timeout: float) -> Response:
+                self.bodies.append(body)
+                return accepted(CapturedRequest(body, headers).events)
+
+            def close(self) -> None:
+                self.closed += 1
+
+        transport = _Minimal()
+        handler = _handler(transport, spool_dir)
+        _log(handler, "a", "b")
+        assert handler.flush(10)
+        assert handler.stats()["sent"] == 2
+        assert len(transport.bodies) == 1
+        assert handler.sender.shutdown(5)
+        assert transport.closed == 1
 
 
 class TestOffline:
@@ -275,10 +337,11 @@ class TestForkGuard:
         handler = _handler(transport, spool_dir)
         _log(handler, "before")
         assert handler.flush(10)
-        old_thread = handler.sender._thread
-        handler.sender._pid = -1  # as if this were a forked child
+        old_worker = handler.sender._worker
+        old_worker.pid = -1  # as if this were a forked child
         _log(handler, "after")
-        assert handler.sender._thread is not old_thread
+        assert handler.sender._worker is not old_worker
+        assert handler.sender.thread_ident != old_worker.thread_ident
         assert handler.flush(10)
         assert handler.stats()["sent"] == 1
         assert [e["message"] for e in transport.events] == ["before", "after"]
@@ -387,7 +450,7 @@ class TestAccountingUnderAnyAnswers:
         on_disk = _occurrences_on_disk(spool_dir)
         assert stats["sent"] + stats["dropped_total"] + on_disk == logged, (stats, on_disk)
         assert stats["spool_occurrences"] == on_disk
-        ours = [e for e in capture.events if e.get("logger") != "afissue_logging"]
+        ours = capture.events
         ids = [e["event_id"] for e in ours]
         assert len(ids) == len(set(ids)), "an event was accepted twice"
         assert sum(e["count"] for e in ours) == stats["sent"]
@@ -398,15 +461,16 @@ class TestAccountingUnderAnyAnswers:
         self, capture: CaptureServer, spool_dir: str
     ) -> None:
         """AFISSUE_URL pointing at some other web server that answers every POST with
-        200 and an HTML page: nothing counts as sent; the events are retried and spooled."""
+        200 and an HTML page: nothing counts as sent; the events are spooled at once,
+        without retries from memory against a server that is not the ingest API."""
         capture.responder = lambda events: _ANSWERS["html_200"]
         handler = IssueHandler(
             url=capture.url, service="svc", spool_dir=spool_dir, flush_interval=0.01,
             backoff_base=0.001, backoff_max=0.005, max_retries=2,
         )
         _log(handler, "one", "two")
-        assert handler.flush(10)
+        assert _wait_until(lambda: handler.stats()["spooled"] == 2)
         stats = handler.stats()
         assert stats["sent"] == 0
-        assert stats["spooled"] == 2
         assert stats["failures"]["bad_answer"] >= 1
+        assert stats["retried"] == 0

@@ -18,7 +18,7 @@ _METRIC = re.compile(r"\bafissue_(?:ingest|consumer)_[a-z_]+")
 _INLINE = re.compile(r"`(afissue [^`]+)`")
 _SHELL_BLOCK = re.compile(r"^```(?:sh|bash)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 #: Backticked text that starts with "afissue " but is not a command.
-NOT_COMMANDS = frozenset({"afissue client dropped N events"})
+NOT_COMMANDS: frozenset[str] = frozenset()
 _LINK = re.compile(r"\]\((?!https?://)([^)#\s]*)(?:#([^)\s]+))?\)")
 
 

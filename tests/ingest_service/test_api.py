@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from pathlib import Path
+from typing import Any
 
+import pytest
 from flask.testing import FlaskClient
 
 from afissue_logging.fingerprint import compute_fingerprint, issue_id_for
@@ -136,3 +139,77 @@ class TestClientVocabulary:
         for event in events:
             response = client.post("/api/v1/issues", json=event)
             assert response.status_code == 202, response.get_json()
+
+
+def _client_dropped(client: FlaskClient) -> dict[tuple[str, str], float]:
+    """``afissue_ingest_client_dropped_total`` by (service, reason), from /metrics."""
+    pattern = re.compile(
+        r'^afissue_ingest_client_dropped_total\{reason="([^"]*)",service="([^"]*)"\} (\S+)$'
+    )
+    found: dict[tuple[str, str], float] = {}
+    for line in client.get("/metrics").get_data(as_text=True).splitlines():
+        if (match := pattern.match(line)) is not None:
+            found[(match.group(2), match.group(1))] = float(match.group(3))
+    return found
+
+
+class TestDropReports:
+    """A batch's ``dropped`` field: the client's drop counts by reason."""
+
+    def test_counts_ride_with_events_and_are_counted_by_service_and_reason(
+        self, client: FlaskClient, kafka: KafkaBed, kafka_topic: str
+    ) -> None:
+        """The events are published as usual; the counts go to the Prometheus counter."""
+        body = {
+            "events": [{**SEED_BODY, "service": "billing"}],
+            "dropped": {"queue_full": 12, "rejected": 0},
+        }
+
+        response = client.post("/api/v1/issues", json=body)
+
+        assert response.status_code == 202
+        assert [r["status"] for r in response.get_json()["results"]] == ["accepted"]
+        assert len(kafka.read_all(kafka_topic, 1)) == 1
+        assert _client_dropped(client) == {("billing", "queue_full"): 12.0}
+
+    def test_a_batch_of_drop_counts_alone_is_accepted(self, client: FlaskClient) -> None:
+        """No events, only counts: 202 with no results; unknown reasons count as other."""
+        body = {"events": [], "dropped": {"auth": 3, "a_future_reason": 2}}
+
+        response = client.post("/api/v1/issues", json=body)
+
+        assert response.status_code == 202
+        assert response.get_json() == {"results": []}
+        assert _client_dropped(client) == {("default", "auth"): 3.0, ("default", "other"): 2.0}
+
+    @pytest.mark.parametrize(
+        ("dropped", "message"),
+        [
+            ([1], "dropped must be an object of counts by reason, got list"),
+            ({"queue full": 1}, "drop reason 'queue full' is not 1 to 128 printable ASCII"),
+            ({"queue_full": -1}, "dropped['queue_full'] is -1; expected 0 to 1000000000"),
+            ({"queue_full": 2**63}, "dropped['queue_full'] is 9223372036854775808; expected 0"),
+            ({"queue_full": "12"}, "dropped['queue_full'] must be an integer, got str"),
+            ({"queue_full": 1.5}, "dropped['queue_full'] must be an integer, got float"),
+            ({"queue_full": True}, "dropped['queue_full'] must be an integer, got bool"),
+            ({f"r{i}": 1 for i in range(33)}, "dropped names 33 reasons; at most 32 are allowed"),
+        ],
+    )
+    def test_a_bad_report_is_refused_whole(
+        self, client: FlaskClient, dropped: Any, message: str
+    ) -> None:
+        """A malformed ``dropped`` is a 422 naming the field and the rule; nothing counted."""
+        response = client.post("/api/v1/issues", json={"events": [SEED_BODY], "dropped": dropped})
+
+        assert response.status_code == 422
+        error = response.get_json()["error"]
+        assert error["field"] == "dropped"
+        assert message in error["message"]
+        assert _client_dropped(client) == {}
+
+    def test_no_events_and_no_counts_is_an_empty_batch(self, client: FlaskClient) -> None:
+        """``{"events": [], "dropped": {}}`` reports nothing: 422 on events."""
+        response = client.post("/api/v1/issues", json={"events": [], "dropped": {}})
+
+        assert response.status_code == 422
+        assert response.get_json()["error"]["field"] == "events"

@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import negative_data_rejection
 
+from afissue_logging import wire
 from ingest_service import IngestSettings
 from ingest_service.models import ISSUE_TYPES, PRIORITIES, IssueEvent
 
@@ -27,6 +28,16 @@ class TestOpenApiDocument:
         assert event["required"] == ["title"]
         assert set(event["properties"]) == set(IssueEvent.model_fields)
         assert "/api/v1/issues" in document["paths"]
+
+    def test_a_batch_documents_its_drop_report(self, client: FlaskClient) -> None:
+        """``dropped`` is published: identifier reasons, bounded integer counts."""
+        document = client.get("/api/v1/openapi.json").get_json()
+        batch = document["components"]["schemas"]["EventBatch"]
+        [dropped] = [o for o in batch["properties"]["dropped"]["anyOf"] if o["type"] == "object"]
+
+        assert dropped["propertyNames"] == {"pattern": wire.IDENTIFIER_PATTERN}
+        assert dropped["additionalProperties"]["maximum"] == wire.MAX_COUNT
+        assert dropped["maxProperties"] == wire.MAX_DROP_REASONS
 
     def test_type_and_priority_are_enums_of_their_vocabularies(self, client: FlaskClient) -> None:
         """The allowed values of type and priority are published as enums."""
