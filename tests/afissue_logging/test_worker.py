@@ -18,6 +18,10 @@ class _Item:
     count: int = 1
 
 
+def _key_of(item: Any) -> str:
+    return str(item.key)
+
+
 class _Job:
     """Records what the worker thread asked of it."""
 
@@ -81,7 +85,7 @@ class TestWorker:
         beyond the bound is refused (False: the caller counts the drop)."""
         job = _Job()
         job.gate.clear()
-        worker = Worker(job, queue_size=2, key=lambda item: item.key)
+        worker = Worker(job, queue_size=2, key=_key_of)
         worker.start()
         worker.put(_Item("taken"))
         while worker:  # the thread took the first item and waits at the gate
