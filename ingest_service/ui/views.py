@@ -28,7 +28,7 @@ from google.auth.exceptions import GoogleAuthError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
-from afissue_logging.wire import STATUSES
+from afissue_logging.wire import LEVELS, STATUSES
 from ingest_service.tokens import TokenStore
 from ingest_service.ui import csrf, headers
 from ingest_service.ui.auth import Operators
@@ -41,8 +41,6 @@ from issue_store.reader import ACTIONS, IssueReader
 __all__ = ["UIState", "bp", "init_app"]
 
 _KEY = "afissue_ui"
-_LEVELS = ("critical", "fatal", "error", "warning", "info", "debug")
-
 bp = Blueprint(
     "issues_ui",
     __name__,
@@ -100,7 +98,7 @@ def _helpers() -> dict[str, Any]:
         "can_log_in": _state().operators.can_log_in,
         "open_access": _state().operators.open_access,
         "pretty_json": pretty_json,
-        "level_class": lambda level: _css_token(level, _LEVELS),
+        "level_class": lambda level: _css_token(level, LEVELS),
         "status_class": lambda status: _css_token(status, STATUSES),
     }
 
