@@ -29,12 +29,9 @@ class Quarantine:
         self._metrics = metrics
         self._timeout = timeout
         #: Per partition: refused issues (id -> reason), and the offset up to which their
-        #: events are dead-lettered.
-        self._refused: dict[int, tuple[dict[str, str], int]] = {}
-
-    def __bool__(self) -> bool:
-        """Whether some partition has refused issues."""
-        return bool(self._refused)
+        #: events are dead-lettered. Read it, never change it, from outside: the strategy
+        #: tests it per event before calling :meth:`verdict` (an attribute is cheaper).
+        self.refused: dict[int, tuple[dict[str, str], int]] = {}
 
     def dead_letter(self, message: Message, poison: PoisonMessage) -> None:
         """Queue *message* for the dead-letter topic (acknowledged by :meth:`confirm`)."""
@@ -53,22 +50,22 @@ class Quarantine:
         offset *until*."""
         log.warning("partition %s: dead-lettering the events of issues %s up to offset %s",
                     partition, sorted(culprits), until)
-        self._refused[partition] = (culprits, until)
+        self.refused[partition] = (culprits, until)
 
     def verdict(self, partition: int, offset: int, issue_id: str) -> PoisonMessage | None:
         """Why the event of *issue_id* at *offset* is to be dead-lettered, if it is."""
-        culprits, until = self._refused.get(partition, (None, 0))
+        culprits, until = self.refused.get(partition, (None, 0))
         if culprits is None:
             return None
         if offset >= until:
-            del self._refused[partition]
+            del self.refused[partition]
             return None
         reason = culprits.get(issue_id)
         return None if reason is None else PoisonMessage("firestore_rejected", reason)
 
     def forget(self, partition: int) -> None:
         """*partition* is no longer ours: its next owner finds the refused issues again."""
-        self._refused.pop(partition, None)
+        self.refused.pop(partition, None)
 
     def close(self) -> None:
         """Release the dead-letter producer."""

@@ -174,7 +174,20 @@ class CountingStrategy:
         """Count *messages*; what is left uncounted by an outage goes back to the backlog."""
         if not messages:
             return
-        parsed = [(message, self._parse(message)) for message in messages]
+        window = self._clock_window
+        parsed: list[tuple[Message, Occurrence | PoisonMessage]] = []
+        for message in messages:  # inline: this runs for every record
+            kind, entered_ms = message.timestamp()
+            try:
+                item: Occurrence | PoisonMessage = parse_occurrence(
+                    message.value(), entered_ms if kind != TIMESTAMP_NOT_AVAILABLE else None,
+                    window,
+                )
+            except PoisonMessage as poison:
+                item = poison
+            except Exception as exc:  # noqa: BLE001  (a record no rule foresaw: dead-letter it)
+                item = self._unforeseen(message, exc)
+            parsed.append((message, item))
         claims = [
             (claim_id(item.event["service"], item.event_id),
              f"{m.topic()}:{m.partition()}:{m.offset()}")
@@ -201,20 +214,12 @@ class CountingStrategy:
             self.metrics.consumed.inc(self._consumed)
             self.metrics.occurrences.inc(self._occurrences)
 
-    def _parse(self, message: Message) -> Occurrence | PoisonMessage:
-        """*message* as an occurrence, or why it is poison: no record stops the consumer."""
-        kind, entered_ms = message.timestamp()
-        try:
-            return parse_occurrence(
-                message.value(), entered_ms if kind != TIMESTAMP_NOT_AVAILABLE else None,
-                self._clock_window,
-            )
-        except PoisonMessage as poison:
-            return poison
-        except Exception as exc:  # a record no rule foresaw: dead-letter it, keep going
-            log.exception("unexpected error parsing %s:%s:%s", message.topic(),
-                          message.partition(), message.offset())
-            return PoisonMessage("unprocessable", f"{type(exc).__name__}: {exc}")
+    def _unforeseen(self, message: Message, exc: Exception) -> PoisonMessage:
+        """Why *message* is poison when parsing it raised what no rule foresaw: no record
+        stops the consumer."""
+        log.exception("unexpected error parsing %s:%s:%s", message.topic(),
+                      message.partition(), message.offset())
+        return PoisonMessage("unprocessable", f"{type(exc).__name__}: {exc}")
 
     def _apply(
         self, message: Message, item: Occurrence | PoisonMessage, verdict: Verdict | None
@@ -246,7 +251,7 @@ class CountingStrategy:
             batch.advance(offset)
             return
         refused = (self._quarantine.verdict(batch.partition, offset, item.issue_id)
-                   if self._quarantine else None)
+                   if self._quarantine.refused else None)
         if refused is not None:
             self._quarantine.dead_letter(message, refused)
             batch.advance(offset)

@@ -5,10 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from afissue_logging.wire import encode_event
+from afissue_logging.wire import encode_event, is_identifier
+from consumer import occurrence
 from consumer.errors import PoisonMessage
 from consumer.occurrence import MAX_EVENT_BYTES, parse_occurrence
+from issue_store.ids import issue_id_problem
 from tests.consumer.helpers import BASE_TIME, make_event
 
 
@@ -69,3 +73,35 @@ class TestParseOccurrence:
         """An event over the size limit is ``too_large``."""
         event = make_event(message="x" * MAX_EVENT_BYTES)
         assert _reason(encode_event(event)) == "too_large"
+
+
+class TestValidNameMemo:
+    """The memo of valid service names, fingerprints and issue ids."""
+
+    @settings(max_examples=200, deadline=None)
+    @given(names=st.lists(st.text(min_size=0, max_size=12), min_size=1, max_size=30))
+    def test_memo_never_changes_a_verdict(self, names: list[str]) -> None:
+        """Each name is accepted or refused as the wire rules say, however often it and
+        others were seen before, and the memo stays within its bound."""
+        for name in names + names:
+            for field in ("service", "fingerprint", "issue_id"):
+                event = make_event()
+                event[field] = name
+                valid = (
+                    issue_id_problem(name) is None if field == "issue_id" else is_identifier(name)
+                )
+                try:
+                    parse_occurrence(encode_event(event))
+                except PoisonMessage as poison:
+                    assert not valid, (field, name, poison)
+                else:
+                    assert valid, (field, name)
+        assert len(occurrence._valid_identifiers) <= occurrence._VALID_NAMES_MAX
+        assert len(occurrence._valid_issue_ids) <= occurrence._VALID_NAMES_MAX
+
+    def test_bounded(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A full memo is emptied rather than grown."""
+        monkeypatch.setattr(occurrence, "_VALID_NAMES_MAX", 3)
+        for n in range(10):
+            parse_occurrence(encode_event(make_event(service=f"svc-{n}")))
+            assert len(occurrence._valid_identifiers) <= 3
