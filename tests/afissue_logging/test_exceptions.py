@@ -50,7 +50,7 @@ def _deep(depth: int, error: E) -> E:
     """*error*, raised *depth* frames below and caught here."""
     try:
         _through(depth, error)
-    except BaseException:  # noqa: BLE001
+    except BaseException:
         return error
     raise AssertionError("did not raise")
 

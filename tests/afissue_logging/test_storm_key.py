@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 from collections.abc import Callable
@@ -94,7 +95,8 @@ class TestKeys:
     def test_failing_lines_are_in_the_key(self) -> None:
         """Two failing lines of one function are two keys (the line text is grouped on)."""
         first, second, again = (
-            raw_exception_key(*_caught(lambda: _two_lines(which))[1:]) for which in (1, 0, 1))
+            raw_exception_key(*_caught(functools.partial(_two_lines, which))[1:])
+            for which in (1, 0, 1))
         assert first != second and first == again
 
     def test_group_children_are_in_the_key(self) -> None:
