@@ -17,16 +17,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from afissue_logging._event_cache import CachedParts, EventCache
-from afissue_logging._exceptions import (
-    InAppRule,
-    exception_frames_key,
-    exception_to_dict,
-    exception_values,
-    raw_exception_key,
-)
+from afissue_logging._exceptions import InAppRule, exception_title, exception_to_dict
 from afissue_logging._safe import json_safe, safe_repr, text
 from afissue_logging._snapshot import REPORTED_MARKER, Snapshot
-from afissue_logging.fingerprint import compute_fingerprint
+from afissue_logging._storm_key import cache_key, exception_values, storm_key
+from afissue_logging.fingerprint import GROUPING_VERSION, compute_fingerprint, first_line
 from afissue_logging.scrub import Scrubber
 from afissue_logging.settings import ClientSettings
 from afissue_logging.wire import (
@@ -130,39 +125,9 @@ class EventBuilder:
     # -- aggregation key -------------------------------------------------------------
 
     def raw_key(self, snap: Snapshot) -> tuple[Any, ...] | None:
-        """A key with equal-key => equal-fingerprint, or None when there is no cheap one."""
-        if snap.kind == "record" and snap.record is not None:
-            record = snap.record
-            override = record.__dict__.get("fingerprint")
-            if override is not None and not isinstance(override, list | tuple | str):
-                return None
-            head: tuple[Any, ...] = (
-                record.name,
-                record.levelno,
-                record.msg if isinstance(record.msg, str) else id(type(record.msg)),
-                tuple(override) if isinstance(override, list | tuple) else override,
-            )
-        elif snap.kind == "structlog":
-            override = snap.fields.get("fingerprint")
-            if not isinstance(snap.template, str) or not (
-                override is None or isinstance(override, list | tuple | str)
-            ):
-                return None
-            head = (
-                snap.logger,
-                snap.level,
-                snap.template,
-                tuple(override) if isinstance(override, list | tuple) else override,
-            )
-        else:
-            return None
-        try:
-            if snap.exc_info is not None:
-                head += raw_exception_key(snap.exc_info[1], snap.exc_info[2])
-            hash(head)  # a list inside the fingerprint override makes no key
-        except TypeError:
-            return None
-        return head
+        """A key with equal-key => equal-fingerprint, or None when there is no cheap one
+        (:func:`~afissue_logging._storm_key.storm_key`)."""
+        return storm_key(snap)
 
     # -- building ---------------------------------------------------------------------
 
@@ -175,8 +140,8 @@ class EventBuilder:
         """
         if snap.kind == "manual" and snap.event is not None:
             return self._finish_manual(snap)
-        cache_key = self._cache_key(snap, raw_key)
-        cached = self.cache.get(cache_key) if cache_key is not None else None
+        key = cache_key(snap, raw_key)
+        cached = self.cache.get(key) if key is not None else None
         limit = self.settings.max_message_chars
         event: dict[str, Any] = {"event_id": new_event_id()}
         fields: Mapping[str, Any]
@@ -187,7 +152,13 @@ class EventBuilder:
                 if snap.message is not None
                 else render_record_message(record.msg, record.args, limit)
             )
-            template = text(record.msg, limit)
+            # A non-string msg was rendered by getMessage() on the caller's thread: the
+            # same text is its template (and the storm key's), not a second str() here.
+            template = (
+                text(record.msg, limit)
+                if isinstance(record.msg, str) or record.args or snap.message is None
+                else message
+            )
             fields = {
                 k: v
                 for k, v in record.__dict__.items()
@@ -223,18 +194,18 @@ class EventBuilder:
         if snap.exc_info is not None:
             exc = self._exception(snap.exc_info, cached.exception if cached else None)
             event["exception"] = exc
-            title = f"{exc['type']}: {exc['value']}" if exc["value"] else exc["type"]
+            title = exception_title(exc)
         else:
-            title = event["message"].split("\n", 1)[0] or "(empty message)"
+            title = first_line(event["message"]) or "(empty message)"
         event["title"] = text(title, _TITLE_CHARS)
         self._add_common(event)
         if shared and cached is not None:
             event["fingerprint"] = cached.fingerprint
         else:
             event["fingerprint"] = compute_fingerprint(event, override)
-            if cache_key is not None and cached is None:
+            if key is not None and cached is None:
                 self.cache.put(
-                    cache_key,
+                    key,
                     CachedParts(
                         event["message_template"] if snap.kind == "record" else None,
                         exc,
@@ -244,24 +215,6 @@ class EventBuilder:
                 )
         event["count"] = snap.count
         return event  # type: ignore[return-value]
-
-    def _cache_key(self, snap: Snapshot, raw_key: tuple[Any, ...] | None) -> Any:
-        """The cache key of *snap*, or None when its key does not fix the cached parts.
-
-        Records with a non-string ``msg`` and structlog events without an exception are
-        not cached: their template (and so their fingerprint) is their own. Line numbers
-        join the key because the frames show them.
-        """
-        if raw_key is None:
-            return None
-        if snap.exc_info is not None:
-            try:
-                return (raw_key, exception_frames_key(snap.exc_info[1], snap.exc_info[2]))
-            except Exception:  # noqa: BLE001 - no key, no cache: the build still happens
-                return None
-        if snap.kind == "record" and snap.record is not None and isinstance(snap.record.msg, str):
-            return raw_key
-        return None
 
     def _exception(self, exc_info: Any, cached: ExceptionDict | None) -> ExceptionDict:
         """The scrubbed wire exception; with *cached* (same frames) only values are new."""
@@ -320,8 +273,8 @@ class EventBuilder:
 
     def _scrub_exception(self, exc: Any) -> None:
         exc["value"] = self.scrubber.text(exc["value"])
-        for chained in exc.get("chain", ()):
-            chained["value"] = self.scrubber.text(chained["value"])
+        for related in (*exc.get("chain", ()), *exc.get("children", ())):
+            self._scrub_exception(related)
 
     def _add_common(self, event: dict[str, Any]) -> None:
         settings = self.settings
@@ -330,6 +283,7 @@ class EventBuilder:
         if settings.release:
             event["release"] = text(settings.release, _SHORT)
         event["host"] = text(self.host, _SHORT)
+        event["grouping_version"] = GROUPING_VERSION
         event["level"] = normalize_level(event.get("level"))
         for key in _SHORT_FIELDS:
             value = event.get(key)

@@ -4,6 +4,20 @@ Runs on the background thread: the caller only kept ``(type, value, traceback)``
 Recursion is collapsed (a repeated run of identical frames is kept once with a note),
 very long stacks keep their outermost and innermost frames, and ``__cause__`` /
 ``__context__`` chains become ``chain`` entries, outermost cause first.
+
+An exception group (``ExceptionGroup``, ``BaseExceptionGroup``: what ``asyncio.TaskGroup``
+and ``trio`` nurseries raise) lists its sub-exceptions in ``children``, each walked like
+a logged exception (its own frames, chain and children). Bounded, so that one event stays
+far below the wire's size limit whatever the group holds:
+
+- at most :data:`MAX_CHILDREN` children per group, chosen one of each distinct kind
+  (type and raising code) first, then in order; the rest are counted in
+  ``children_omitted``;
+- groups nested at most :data:`MAX_GROUP_DEPTH` deep (deeper groups keep their own
+  frames, their children are only counted);
+- at most :data:`MAX_EXCEPTIONS` exceptions in one event, chains included;
+- a child keeps at most :data:`MAX_CHILD_FRAMES` frames (the logged exception and its
+  chain keep 60).
 """
 
 from __future__ import annotations
@@ -16,20 +30,32 @@ from types import CodeType, TracebackType
 from typing import Any
 
 from afissue_logging._safe import safe_str, text
+from afissue_logging.fingerprint import first_line
 from afissue_logging.wire import ExceptionDict, FrameDict
 
 __all__ = [
+    "MAX_CHAIN",
+    "MAX_CHILDREN",
+    "MAX_CHILD_FRAMES",
+    "MAX_EXCEPTIONS",
+    "MAX_GROUP_DEPTH",
+    "MAX_VALUE_CHARS",
     "InAppRule",
-    "exception_frames_key",
+    "causes",
+    "exception_title",
     "exception_to_dict",
-    "exception_values",
-    "raw_exception_key",
 ]
 
 _MAX_FRAMES = 60
 _HEAD_FRAMES = 10
-_MAX_CHAIN = 10
-_MAX_VALUE_CHARS = 8_192
+MAX_CHILD_FRAMES = 20
+_CHILD_HEAD_FRAMES = 5
+MAX_CHAIN = 10
+MAX_CHILDREN = 10
+MAX_GROUP_DEPTH = 4
+MAX_EXCEPTIONS = 50
+MAX_VALUE_CHARS = 8_192
+_TITLE_CHILD_TYPES = 3
 
 
 def _library_prefixes() -> tuple[str, ...]:
@@ -70,7 +96,9 @@ class InAppRule:
         return not filename.startswith(self._library)
 
 
-def _frames(tb: TracebackType | None, in_app: InAppRule) -> tuple[list[FrameDict], int]:
+def _frames(
+    tb: TracebackType | None, in_app: InAppRule, limit: int, head: int
+) -> tuple[list[FrameDict], int]:
     raw: list[tuple[CodeType, int, dict[str, Any]]] = []
     while tb is not None:
         live = tb.tb_frame
@@ -84,10 +112,9 @@ def _frames(tb: TracebackType | None, in_app: InAppRule) -> tuple[list[FrameDict
         else:
             collapsed.append((code, lineno, globs, 0))
     omitted = 0
-    if len(collapsed) > _MAX_FRAMES:
-        omitted = len(collapsed) - _MAX_FRAMES
-        tail = _MAX_FRAMES - _HEAD_FRAMES
-        collapsed = collapsed[:_HEAD_FRAMES] + collapsed[-tail:]
+    if len(collapsed) > limit:
+        omitted = len(collapsed) - limit
+        collapsed = collapsed[:head] + collapsed[-(limit - head):]
     frames: list[FrameDict] = []
     for code, lineno, globs, repeats in collapsed:
         filename = code.co_filename
@@ -109,27 +136,12 @@ def _frames(tb: TracebackType | None, in_app: InAppRule) -> tuple[list[FrameDict
     return frames, omitted
 
 
-def _one(exc: BaseException, tb: TracebackType | None, in_app: InAppRule) -> ExceptionDict:
-    kind = type(exc)
-    frames, omitted = _frames(tb, in_app)
-    module = getattr(kind, "__module__", "") or ""
-    result: ExceptionDict = {
-        "type": kind.__qualname__,
-        "value": safe_str(exc, _MAX_VALUE_CHARS),
-        "module": module if isinstance(module, str) else "",
-        "frames": frames,
-    }
-    if omitted:
-        result["frames_omitted"] = omitted
-    return result
-
-
-def _chain(exc: BaseException) -> list[tuple[BaseException, str]]:
+def causes(exc: BaseException) -> list[tuple[BaseException, str]]:
     """The causes of *exc* that ``chain`` shows, innermost first, with their relation."""
     chain: list[tuple[BaseException, str]] = []
     seen = {id(exc)}
     current: BaseException = exc
-    while len(chain) < _MAX_CHAIN:
+    while len(chain) < MAX_CHAIN:
         if current.__cause__ is not None:
             nxt, relation = current.__cause__, "cause"
         elif current.__context__ is not None and not current.__suppress_context__:
@@ -144,74 +156,117 @@ def _chain(exc: BaseException) -> list[tuple[BaseException, str]]:
     return chain
 
 
-def exception_to_dict(
-    exc: BaseException, tb: TracebackType | None, in_app: InAppRule
-) -> ExceptionDict:
-    """The wire form of *exc* raised with traceback *tb*, its causes in ``chain``."""
-    top = _one(exc, tb, in_app)
-    chain: list[ExceptionDict] = []
-    for nxt, relation in _chain(exc):
-        entry = _one(nxt, nxt.__traceback__, in_app)
-        entry["relation"] = relation
-        chain.append(entry)
-    if chain:
-        chain.reverse()
-        top["chain"] = chain
-    return top
-
-
-def exception_values(exc: BaseException) -> tuple[str, list[str]]:
-    """The ``value`` of *exc* and of each ``chain`` entry, in ``chain`` order.
-
-    What :func:`exception_to_dict` would put there, without walking any frame: the
-    per-occurrence part of an exception whose frames are already known.
-    """
-    values = [safe_str(nxt, _MAX_VALUE_CHARS) for nxt, _ in _chain(exc)]
-    values.reverse()
-    return safe_str(exc, _MAX_VALUE_CHARS), values
-
-
-def exception_frames_key(exc: BaseException, tb: TracebackType | None) -> tuple[Any, ...]:
-    """A key equal only for exceptions whose ``exception_to_dict`` frames are equal.
-
-    Like :func:`raw_exception_key` (types, code objects) plus line numbers and the
-    chain's relations, which the frames and ``chain`` entries show.
-    """
+def _kind(exc: BaseException) -> tuple[Any, ...]:
+    """Type and raising code of *exc*: children of one kind are the same failure."""
     parts: list[Any] = [type(exc)]
-    node = tb
+    node = exc.__traceback__
     while node is not None:
         parts.append((node.tb_frame.f_code, node.tb_lineno))
         node = node.tb_next
-    for nxt, relation in _chain(exc):
-        parts.append((type(nxt), relation))
-        node = nxt.__traceback__
-        while node is not None:
-            parts.append((node.tb_frame.f_code, node.tb_lineno))
-            node = node.tb_next
     return tuple(parts)
 
 
-def raw_exception_key(exc: BaseException, tb: TracebackType | None) -> tuple[Any, ...]:
-    """A cheap key that is equal only for exceptions of equal type raised along equal code.
+def _choose(members: Sequence[BaseException]) -> list[int]:
+    """Indices of the children to walk: every kind once first, then the rest, in order."""
+    if len(members) <= MAX_CHILDREN:
+        return list(range(len(members)))
+    first: dict[tuple[Any, ...], int] = {}
+    for index, member in enumerate(members):
+        first.setdefault(_kind(member), index)
+    chosen = list(first.values())[:MAX_CHILDREN]
+    taken = set(chosen)
+    for index in range(len(members)):
+        if len(chosen) >= MAX_CHILDREN:
+            break
+        if index not in taken:
+            chosen.append(index)
+    return sorted(chosen)
 
-    Equal keys imply equal fingerprints, so the background thread can count a repeat
-    without walking and rendering it again.
-    """
-    parts: list[Any] = []
-    current: BaseException | None = exc
-    depth = 0
-    while current is not None and depth < _MAX_CHAIN:
-        parts.append(type(current))
-        node = tb if depth == 0 else current.__traceback__
-        while node is not None:
-            parts.append(node.tb_frame.f_code)
-            node = node.tb_next
-        parts.append(None)
-        if current.__cause__ is not None:
-            current = current.__cause__
-        elif current.__context__ is not None and not current.__suppress_context__:
-            current = current.__context__
+
+class _Walk:
+    """One walk over an exception tree, within :data:`MAX_EXCEPTIONS`."""
+
+    def __init__(self, in_app: InAppRule) -> None:
+        self.in_app = in_app
+        self.left = MAX_EXCEPTIONS
+        self.walked: set[int] = set()
+
+    def tree(self, exc: BaseException, tb: TracebackType | None, depth: int) -> ExceptionDict:
+        """*exc* with its chain, outermost cause first, and a group's children."""
+        top = self.one(exc, tb, depth)
+        chain: list[ExceptionDict] = []
+        for nxt, relation in causes(exc):
+            if self.left <= 0:
+                break
+            entry = self.one(nxt, nxt.__traceback__, depth)
+            entry["relation"] = relation
+            chain.append(entry)
+        if chain:
+            chain.reverse()
+            top["chain"] = chain
+        return top
+
+    def one(self, exc: BaseException, tb: TracebackType | None, depth: int) -> ExceptionDict:
+        self.left -= 1
+        self.walked.add(id(exc))
+        kind = type(exc)
+        limit, head = (_MAX_FRAMES, _HEAD_FRAMES) if depth == 0 else (
+            MAX_CHILD_FRAMES, _CHILD_HEAD_FRAMES)
+        frames, omitted = _frames(tb, self.in_app, limit, head)
+        module = getattr(kind, "__module__", "") or ""
+        result: ExceptionDict = {
+            "type": kind.__qualname__,
+            "value": safe_str(exc, MAX_VALUE_CHARS),
+            "module": module if isinstance(module, str) else "",
+            "frames": frames,
+        }
+        if omitted:
+            result["frames_omitted"] = omitted
+        if isinstance(exc, BaseExceptionGroup):
+            self.children(exc, result, depth)
+        return result
+
+    def children(self, group: BaseExceptionGroup[Any], result: ExceptionDict, depth: int) -> None:
+        members = group.exceptions
+        walked: list[ExceptionDict] = []
+        if depth < MAX_GROUP_DEPTH:
+            for index in _choose(members):
+                member = members[index]
+                if self.left <= 0:
+                    break
+                if id(member) not in self.walked:  # a cycle through a chain
+                    walked.append(self.tree(member, member.__traceback__, depth + 1))
+        result["children"] = walked
+        if len(members) > len(walked):
+            result["children_omitted"] = len(members) - len(walked)
+
+
+def exception_to_dict(
+    exc: BaseException, tb: TracebackType | None, in_app: InAppRule
+) -> ExceptionDict:
+    """The wire form of *exc* raised with traceback *tb*: causes in ``chain``, a group's
+    sub-exceptions in ``children`` (bounded, see the module docstring)."""
+    return _Walk(in_app).tree(exc, tb, 0)
+
+
+def _leaf_types(exc: ExceptionDict, into: dict[str, None]) -> None:
+    for child in exc.get("children", ()):
+        if child.get("children"):
+            _leaf_types(child, into)
         else:
-            current = None
-        depth += 1
-    return tuple(parts)
+            into.setdefault(child["type"], None)
+
+
+def exception_title(exc: ExceptionDict) -> str:
+    """``"Type: first line of the value"``; a group adds the types it holds,
+    e.g. ``"ExceptionGroup: unhandled errors in a TaskGroup (2 sub-exceptions) [KeyError,
+    ValueError]"``."""
+    value = first_line(exc["value"])
+    title = f"{exc['type']}: {value}" if value else exc["type"]
+    if exc.get("children"):
+        types: dict[str, None] = {}
+        _leaf_types(exc, types)
+        shown = list(types)[:_TITLE_CHILD_TYPES]
+        more = ", …" if len(types) > len(shown) else ""
+        title += f" [{', '.join(shown)}{more}]"
+    return title

@@ -2,7 +2,9 @@
 
 A snapshot keeps references (the ``LogRecord``, the exception and its traceback object,
 the current ``contextvars`` context) so that walking frames, rendering, scrubbing,
-fingerprinting and serialising can all happen later on the background thread.
+fingerprinting and serialising can all happen later on the background thread. An
+exception logged as the message itself (``logger.error(error)``, ``log.error(error)``)
+is the snapshot's exception, with the traceback it carries (none if it was never raised).
 """
 
 from __future__ import annotations
@@ -95,6 +97,9 @@ def snapshot_record(record: logging.LogRecord) -> Snapshot:
     exc = record.exc_info
     if exc and exc[1] is not None:
         snap.exc_info = (exc[0] or type(exc[1]), exc[1], exc[2])
+    elif isinstance(record.msg, BaseException):
+        # logger.error(error): the error is the event, with its traceback if it was raised.
+        snap.exc_info = _exc_info(record.msg)
     snap.context = contextvars.copy_context()
     return snap
 
@@ -118,6 +123,8 @@ def snapshot_event_dict(
     snap.template = event
     snap.message = event if isinstance(event, str) else None
     snap.exc_info = _exc_info(fields.pop("exc_info", None))
+    if snap.exc_info is None and isinstance(event, BaseException):
+        snap.exc_info = _exc_info(event)
     level = fields.pop("level", None)
     snap.level = _LEVELS.get(method_name, method_name)
     if isinstance(level, str) and method_name not in _LEVELS and level:

@@ -87,7 +87,8 @@ class FrameDict(TypedDict):
 
 
 class ExceptionDict(TypedDict):
-    """An exception; ``chain`` lists its causes/contexts, outermost cause first."""
+    """An exception; ``chain`` lists its causes/contexts, outermost cause first; an
+    exception group's sub-exceptions are ``children`` (``children_omitted`` left out)."""
 
     type: str
     value: str
@@ -96,6 +97,8 @@ class ExceptionDict(TypedDict):
     chain: NotRequired[list[ExceptionDict]]
     relation: NotRequired[str]  # "cause" | "context" for chain entries
     frames_omitted: NotRequired[int]
+    children: NotRequired[list[ExceptionDict]]
+    children_omitted: NotRequired[int]
 
 
 class EventDict(TypedDict, total=False):
@@ -120,6 +123,7 @@ class EventDict(TypedDict, total=False):
     message_template: str
     exception: ExceptionDict
     fingerprint: str
+    grouping_version: int  # the rules the fingerprint was computed by (fingerprint.py)
     count: int
     tags: dict[str, str]
     extra: dict[str, Any]

@@ -1,8 +1,9 @@
 """Turning a validated event into the wire event published to Kafka.
 
 Fills what the client left out — event id, timestamp (receive time), count, service,
-fingerprint — and adds ``issue_id``, ``received_at`` and ``wire_version``. The service
-comes from the token when there is one; a body naming another service is refused.
+fingerprint (with the ``grouping_version`` of the rules it used) — and adds
+``issue_id``, ``received_at`` and ``wire_version``. The service comes from the token
+when there is one; a body naming another service is refused.
 
 This runs once per accepted event, so it serialises with pydantic's own (Rust) JSON
 serialiser and appends the server's fields to that text, rather than building a Python
@@ -19,7 +20,7 @@ from json.encoder import encode_basestring
 from typing import Any, TypedDict
 
 from afissue_logging import wire
-from afissue_logging.fingerprint import compute_fingerprint, issue_id_for
+from afissue_logging.fingerprint import GROUPING_VERSION, compute_fingerprint, issue_id_for
 from ingest_service.errors import Forbidden
 from ingest_service.models import IssueEvent
 
@@ -32,6 +33,7 @@ _issue_id = functools.lru_cache(maxsize=4096)(issue_id_for)
 
 _SERIALIZER = IssueEvent.__pydantic_serializer__
 _NOT_SERIALISED = {"service": True}  # the server decides it, and appends it
+_NOT_SERIALISED_REGROUPED = {"service": True, "grouping_version": True}
 
 
 class Accepted(TypedDict):
@@ -93,16 +95,21 @@ def to_wire(
         event_id = added["event_id"] = wire.new_event_id()
     if event.timestamp is None:
         added["timestamp"] = received_at
+    exclude = _NOT_SERIALISED
     fingerprint = event.fingerprint
     if fingerprint is None:
         body = event.model_dump(mode="json", exclude_none=True)
         body.update(added)
         fingerprint = added["fingerprint"] = compute_fingerprint(body)
+        # The rules used are this server's, whatever version the body named.
+        added["grouping_version"] = GROUPING_VERSION
+        if event.grouping_version is not None:
+            exclude = _NOT_SERIALISED_REGROUPED
     issue_id = _issue_id(service, fingerprint)
     added["issue_id"] = issue_id
     added["received_at"] = received_at
     added["wire_version"] = wire.WIRE_VERSION
-    head: bytes = _SERIALIZER.to_json(event, exclude_none=True, exclude=_NOT_SERIALISED)
+    head: bytes = _SERIALIZER.to_json(event, exclude_none=True, exclude=exclude)
     tail = _tail(added)
     # Both are JSON objects with members (*head* always has the required title): join them.
     value = head[:-1] + b"," + tail[1:]

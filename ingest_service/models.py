@@ -87,7 +87,8 @@ class Frame(_Model):
 
 
 class ExceptionInfo(_Model):
-    """An exception with its frames; ``chain`` holds its causes, outermost cause first."""
+    """An exception with its frames; ``chain`` holds its causes, outermost cause first;
+    an exception group's sub-exceptions are its ``children``."""
 
     type: str = Field(min_length=1, description="Exception class name, e.g. ValueError.")
     value: str = ""
@@ -96,6 +97,15 @@ class ExceptionInfo(_Model):
     chain: list[ExceptionInfo] = Field(default_factory=list)
     relation: Literal["cause", "context"] | None = None
     frames_omitted: int | None = Field(default=None, ge=0, le=2**31 - 1)
+    children: list[ExceptionInfo] | None = Field(
+        default=None,
+        description="An exception group's sub-exceptions, each with its own frames, chain "
+        "and children.",
+    )
+    children_omitted: int | None = Field(
+        default=None, ge=0, le=2**31 - 1,
+        description="Sub-exceptions of the group the client left out of children.",
+    )
 
 
 class IssueEvent(_Model):
@@ -131,6 +141,11 @@ class IssueEvent(_Model):
     exception: ExceptionInfo | None = None
     fingerprint: Identifier | None = Field(
         default=None, description="Grouping key; computed by the server when absent."
+    )
+    grouping_version: int | None = Field(
+        default=None, ge=1, le=1_000,
+        description="Version of the grouping rules the fingerprint was computed by; "
+        "set by the server when it computes the fingerprint.",
     )
     count: int = Field(default=1, ge=1, le=1_000_000_000, description="Identical occurrences.")
     tags: dict[str, str] | None = None

@@ -3,7 +3,9 @@ context), relative times, and plain-text tables for the terminal.
 
 Occurrences come from the consumer's ``latest`` field and ``occurrences`` documents, and
 may be in either shape the pipeline has used: frames under ``exception.frames`` or
-beside it (``frames``), context fields at the top level or under ``context``. Every field
+beside it (``frames``), context fields at the top level or under ``context``. An
+exception group's sub-exceptions (``children``) are views of their own, whether stored
+as maps or, nested deeply, as JSON text. Every field
 may be missing or of the wrong type; nothing here raises on such input. Text bound for
 a terminal has its control characters escaped (:func:`printable`).
 """
@@ -22,6 +24,7 @@ __all__ = [
     "FrameView",
     "OccurrenceView",
     "as_datetime",
+    "exception_chain",
     "format_table",
     "occurrence_view",
     "pretty_json",
@@ -36,6 +39,7 @@ _CONTEXT_FIELDS = (
 # Terminal control characters (C0 without tab/newline, DEL, C1): a title or message
 # could otherwise move the cursor or recolour the terminal of whoever reads it.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_MAX_DEPTH = 16  # nested groups shown; the client sends at most 4
 _RELATION_TEXT = {
     "cause": "The above exception was the direct cause of the following exception:",
     "context": "During handling of the above exception, another exception occurred:",
@@ -105,9 +109,27 @@ class FrameView:
         )
 
 
+def _list(value: Any) -> list[Any] | None:
+    """*value* as a list: Firestore keeps containers nested deeper than the consumer's
+    depth bound as their JSON text (``wire.firestore_safe``), so a group's nested frames,
+    chains and children may arrive as a string."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return None
+    return value if isinstance(value, list) else None
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
 @dataclasses.dataclass(frozen=True)
 class ExceptionView:
-    """One exception of a chain, with the sentence linking it to the next one."""
+    """One exception of a chain, with the sentence linking it to the next one. An
+    exception group's sub-exceptions are in ``children``, each as its own chain (the
+    order :func:`exception_chain` gives)."""
 
     type: str
     value: str
@@ -115,20 +137,33 @@ class ExceptionView:
     frames: list[FrameView]
     frames_omitted: int
     leads_to: str
+    children: list[list[ExceptionView]] = dataclasses.field(default_factory=list)
+    children_omitted: int = 0
 
     @classmethod
-    def of(cls, raw: Any, frames: Any = None) -> ExceptionView:
+    def of(cls, raw: Any, frames: Any = None, depth: int = 0) -> ExceptionView:
         exc = _mapping(raw)
-        raw_frames = exc.get("frames") if frames is None else frames
-        omitted = exc.get("frames_omitted")
+        raw_frames = _list(exc.get("frames") if frames is None else frames) or []
+        children = (_list(exc.get("children")) or []) if depth < _MAX_DEPTH else []
         return cls(
             type=_str(exc.get("type")) or "Exception",
             value=_str(exc.get("value")),
             module=_str(exc.get("module")),
-            frames=[FrameView.of(f) for f in raw_frames] if isinstance(raw_frames, list) else [],
-            frames_omitted=omitted if isinstance(omitted, int) else 0,
+            frames=[FrameView.of(f) for f in raw_frames],
+            frames_omitted=_int(exc.get("frames_omitted")),
             leads_to=_RELATION_TEXT.get(_str(exc.get("relation")), ""),
+            children=[
+                exception_chain(child, depth=depth + 1)
+                for child in children
+                if isinstance(child, Mapping)
+            ],
+            children_omitted=_int(exc.get("children_omitted")),
         )
+
+    @property
+    def is_group(self) -> bool:
+        """Whether this is an exception group (it lists sub-exceptions)."""
+        return bool(self.children or self.children_omitted)
 
     @property
     def qualified_type(self) -> str:
@@ -161,6 +196,19 @@ class OccurrenceView:
         return _str(self.context.get("release"))
 
 
+def exception_chain(
+    raw: Mapping[str, Any], frames: Any = None, depth: int = 0
+) -> list[ExceptionView]:
+    """An exception and its ``chain`` in the order Python prints them: the oldest cause
+    first, the exception itself last (*frames* replace its own when given)."""
+    chain = _list(raw.get("chain")) or []
+    views = [ExceptionView.of(link, depth=depth) for link in chain if isinstance(link, Mapping)]
+    logged = _mapping(raw)
+    logged.pop("relation", None)
+    views.append(ExceptionView.of(logged, frames, depth))
+    return views
+
+
 def occurrence_view(raw: Any) -> OccurrenceView:
     """The view of a stored occurrence (``latest`` or an ``occurrences`` document).
 
@@ -176,15 +224,10 @@ def occurrence_view(raw: Any) -> OccurrenceView:
     exceptions: list[ExceptionView] = []
     exception = data.get("exception")
     if isinstance(exception, Mapping):
-        chain = exception.get("chain")
-        if isinstance(chain, list):
-            exceptions = [ExceptionView.of(link) for link in chain if isinstance(link, Mapping)]
         frames = exception.get("frames")
-        if not isinstance(frames, list):
+        if _list(frames) is None:
             frames = data.get("frames")
-        logged = _mapping(exception)
-        logged.pop("relation", None)
-        exceptions.append(ExceptionView.of(logged, frames))
+        exceptions = exception_chain(exception, frames)
     count = data.get("coalesced_count", data.get("count"))
     return OccurrenceView(
         event_id=_str(data.get("event_id")),

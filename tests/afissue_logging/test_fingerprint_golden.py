@@ -5,7 +5,9 @@ a new normalisation pattern, another frame rule, another hash — changes these 
 so silently splits every existing issue in two: the old document stops counting and a
 new one starts at 1. If a test here fails, that is what the change does to users' data.
 Change the values only together with a stated grouping version change (CHANGELOG, with
-what happens to existing issues), never to make the test pass.
+what happens to existing issues), never to make the test pass. ``GOLDEN`` holds events
+whose ids version 1 fixed and version 2 (``fingerprint.GROUPING_VERSION``) kept on
+purpose; ``GOLDEN_V2`` the events whose ids version 2 fixed.
 """
 
 from __future__ import annotations
@@ -138,6 +140,65 @@ GOLDEN = {
 }
 
 
+def FL(module: str, function: str, line: str, app: bool = True) -> dict[str, Any]:
+    return {**FR(module, function, app), "context_line": line}
+
+
+#: Events whose grouping version 2 decides (the failing line, frameless values, groups,
+#: first lines, the new placeholders): pinned from version 2 on.
+EVENTS_V2: dict[str, dict[str, Any]] = {
+    "exception_failing_line": {
+        "exception": {
+            "type": "KeyError",
+            "module": "builtins",
+            "value": "'price'",
+            "frames": [FL("app.orders", "handle", "total(order)"),
+                       FL("app.orders", "total", 'return order["price"] * order["qty"]')],
+        }
+    },
+    "exception_without_frames": {
+        "exception": {"type": "ValueError", "module": "builtins",
+                      "value": "order 17 not found", "frames": []}
+    },
+    "exception_group": {
+        "exception": {
+            "type": "ExceptionGroup",
+            "module": "builtins",
+            "value": "unhandled errors in a TaskGroup (2 sub-exceptions)",
+            "frames": [FL("app.jobs", "main", "async with asyncio.TaskGroup() as group:")],
+            "children": [
+                {"type": "TimeoutError", "module": "builtins", "value": "rates",
+                 "frames": [FL("app.jobs", "fetch_rates", "raise TimeoutError('rates')")]},
+                {"type": "KeyError", "module": "builtins", "value": "'stock'",
+                 "frames": [FL("app.jobs", "fetch_stock", "return stock[sku]")]},
+            ],
+        }
+    },
+    "message_new_placeholders": {
+        "logger": "app.deploy",
+        "message": "deploy a1b2c3d to db-1.prod.internal took 1532ms for user='bob'",
+    },
+    "message_multi_line": {"logger": "app", "message": "payment failed\ncard 4111 declined"},
+}
+
+GOLDEN_V2: dict[str, tuple[str, str]] = {
+    "exception_failing_line": (
+        "5162509fd349dc141190311a04853c17",
+        "31f73890d088276c853bab382b093e27",
+    ),
+    "exception_group": ("e163911087a14d2ccdb61deddb211673", "c2dc194cffdafd22b1f92b1adf80fe93"),
+    "exception_without_frames": (
+        "4b6fdb5ddd71ef43a7857f2d4c43209f",
+        "f732c17bfa6985968ac86b2d6e9ee08c",
+    ),
+    "message_multi_line": ("58a8707a8bf472679c70deb7901c70d8", "aa491102049bc42e258c242011043b84"),
+    "message_new_placeholders": (
+        "37a19418a4d8ce7b1e77959e8dcb5650",
+        "d9eed72c300b66dca99b085b0635257b",
+    ),
+}
+
+
 class TestGoldenFingerprints:
     """The grouping of existing issues does not change unnoticed."""
 
@@ -153,7 +214,22 @@ class TestGoldenFingerprints:
 
     def test_every_golden_event_is_a_distinct_issue(self) -> None:
         """The fixed events are distinct problems, so they must stay distinct issues."""
-        assert len({fingerprint for fingerprint, _ in GOLDEN.values()}) == len(GOLDEN)
+        pinned = [*GOLDEN.values(), *GOLDEN_V2.values()]
+        assert len({fingerprint for fingerprint, _ in pinned}) == len(pinned)
+
+    @pytest.mark.parametrize("name", sorted(EVENTS_V2))
+    def test_version_two_fingerprints_are_pinned(self, name: str) -> None:
+        """Each event that version 2's rules decide keeps its fingerprint and issue id."""
+        fingerprint = compute_fingerprint(EVENTS_V2[name])
+        assert (fingerprint, issue_id_for("pricing", fingerprint)) == GOLDEN_V2[name], (
+            f"grouping of {name!r} changed: existing issues would split"
+        )
+
+    def test_version_two_placeholders_are_pinned(self) -> None:
+        """The placeholders of version 2 are part of the grouping contract too."""
+        assert normalize_message(EVENTS_V2["message_new_placeholders"]["message"]) == (
+            "deploy <sha> to <host> took <duration> for user='<value>'"
+        )
 
     def test_message_normalisation_is_pinned(self) -> None:
         """The placeholders a message is normalised to are part of the grouping contract."""

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from afissue_logging import wire
-from afissue_logging.fingerprint import compute_fingerprint, issue_id_for
+from afissue_logging.fingerprint import GROUPING_VERSION, compute_fingerprint, issue_id_for
 from ingest_service import events as events_module
 from ingest_service.errors import Forbidden
 from ingest_service.events import DEFAULT_SERVICE, receive_time, to_wire
@@ -28,6 +28,7 @@ def _reference(event: IssueEvent, token_service: str | None) -> dict[str, Any]:
     body.setdefault("timestamp", RECEIVED)
     if "fingerprint" not in body:
         body["fingerprint"] = compute_fingerprint(body)
+        body["grouping_version"] = GROUPING_VERSION
     body["issue_id"] = issue_id_for(body["service"], body["fingerprint"])
     body["received_at"] = RECEIVED
     body["wire_version"] = wire.WIRE_VERSION
@@ -52,14 +53,26 @@ events = st.fixed_dictionaries(
         "count": st.integers(1, 1000),
         "tags": st.dictionaries(text, text, max_size=3),
         "extra": st.dictionaries(text, json_values, max_size=3),
-        "exception": st.fixed_dictionaries(
-            {"type": st.text(min_size=1, max_size=20), "value": text},
-            optional={
-                "frames": st.lists(
-                    st.fixed_dictionaries({"filename": text, "lineno": st.integers(0, 10**6)}),
-                    max_size=3,
-                )
-            },
+        "grouping_version": st.integers(1, 3),
+        "exception": st.recursive(
+            st.fixed_dictionaries(
+                {"type": st.text(min_size=1, max_size=20), "value": text},
+                optional={
+                    "frames": st.lists(
+                        st.fixed_dictionaries(
+                            {"filename": text, "lineno": st.integers(0, 10**6),
+                             "context_line": text}
+                        ),
+                        max_size=3,
+                    ),
+                    "children_omitted": st.integers(0, 100),
+                },
+            ),
+            lambda inner: st.fixed_dictionaries(
+                {"type": st.just("ExceptionGroup"), "value": text,
+                 "children": st.lists(inner, min_size=1, max_size=3)},
+            ),
+            max_leaves=6,
         ),
     },
 )
@@ -115,6 +128,38 @@ class TestToWire:
 
         published = json.loads(value)
         assert published["fingerprint"] == _reference(event, "checkout")["fingerprint"]
+        assert published["grouping_version"] == GROUPING_VERSION
+
+    def test_a_computed_fingerprint_names_the_servers_grouping_version(self) -> None:
+        """A body naming another grouping version but no fingerprint is published with
+        the version of the rules the server used, once."""
+        event = IssueEvent.model_validate({"title": "boom", "grouping_version": 1})
+
+        _, value = to_wire(event, "checkout", RECEIVED)
+
+        assert value.count(b'"grouping_version"') == 1
+        assert json.loads(value)["grouping_version"] == GROUPING_VERSION
+
+    def test_a_group_and_its_children_are_published_and_fingerprinted(self) -> None:
+        """An exception group's children reach Kafka as sent and split the fingerprint
+        like the client's: other children, another issue; reordered ones, the same."""
+        def group(*types: str) -> IssueEvent:
+            children = [{"type": t, "value": "", "frames": [
+                {"module": "app.jobs", "function": "fetch", "in_app": True,
+                 "context_line": "raise error"}]} for t in types]
+            return IssueEvent.model_validate({"title": "boom", "exception": {
+                "type": "ExceptionGroup", "value": "unhandled errors in a TaskGroup",
+                "children": children, "children_omitted": 2}})
+
+        published = [json.loads(to_wire(group(*types), "checkout", RECEIVED)[1])
+                     for types in (("ValueError", "KeyError"), ("KeyError", "ValueError"),
+                                   ("KeyError",))]
+
+        assert [c["type"] for c in published[0]["exception"]["children"]] == [
+            "ValueError", "KeyError"]
+        assert published[0]["exception"]["children_omitted"] == 2
+        assert published[0]["fingerprint"] == published[1]["fingerprint"]
+        assert published[0]["fingerprint"] != published[2]["fingerprint"]
 
 
 class TestServerFields:

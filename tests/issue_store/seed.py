@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as _dt
+import logging
+import sys
 from typing import Any
+
+from afissue_logging._builder import EventBuilder
+from afissue_logging._snapshot import snapshot_record
+from afissue_logging.settings import load_settings
+from consumer.document import latest_payload
+from consumer.occurrence import Occurrence
 
 
 def ago(**delta: float) -> _dt.datetime:
@@ -104,3 +113,33 @@ def put(db: Any, collection: str, doc: dict[str, Any], occurrences: int = 0) -> 
             )
         )
     return str(doc["issue_id"])
+
+
+def task_group_occurrence() -> dict[str, Any]:
+    """The latest occurrence of a TaskGroup failure, as the real client sends it and the
+    consumer stores it: three children — one with a chain, one a nested group."""
+    async def save() -> None:
+        try:
+            raise OSError("disk full")
+        except OSError as error:
+            raise RuntimeError("save failed") from error
+
+    async def fetch() -> None:
+        raise KeyError("stock")
+
+    async def shard() -> None:
+        raise ExceptionGroup("shard", [ValueError("row 3")])
+
+    async def main() -> None:
+        async with asyncio.TaskGroup() as group:
+            for job in (save, fetch, shard):
+                group.create_task(job())
+
+    builder = EventBuilder(load_settings({}, service="svc", spool_dir="/tmp/x"))
+    try:
+        asyncio.run(main())
+    except ExceptionGroup:
+        record = logging.LogRecord("app", logging.ERROR, __file__, 1, "run failed", (),
+                                   sys.exc_info())
+    event: dict[str, Any] = dict(builder.build(snapshot_record(record)))
+    return latest_payload(Occurrence("e" * 32, "i" * 32, ago(minutes=5), 1, event))

@@ -76,6 +76,39 @@ class TestOccurrenceView:
         assert occurrence_view({"count": 1, "coalesced_count": 40}).count == 40
 
 
+class TestExceptionGroups:
+    def test_children_as_the_consumer_stores_them(self) -> None:
+        """A client's group event, laid out by the consumer (deep parts as JSON text),
+        reads back as the group with each child's chain, frames and nested children."""
+        stored = seed.task_group_occurrence()
+        chained = [c for c in stored["exception"]["children"] if c.get("chain")]
+        assert isinstance(chained[0]["chain"][0]["frames"], str)
+
+        view = occurrence_view(stored)
+
+        (group,) = view.exceptions
+        assert group.is_group and group.type == "ExceptionGroup"
+        children = {chain[-1].type: chain for chain in group.children}
+        assert set(children) == {"RuntimeError", "KeyError", "ExceptionGroup"}
+        saved = children["RuntimeError"]
+        assert [e.type for e in saved] == ["OSError", "RuntimeError"]
+        assert saved[0].leads_to.startswith("The above exception was the direct cause")
+        assert saved[0].frames[-1].context_line == 'raise OSError("disk full")'
+        assert children["KeyError"][-1].frames[-1].function.endswith("fetch")
+        (nested,) = children["ExceptionGroup"][-1].children
+        assert [e.type for e in nested] == ["ValueError"]
+
+    def test_omitted_children_and_garbage(self) -> None:
+        """children_omitted is shown; children of the wrong shape are skipped."""
+        view = occurrence_view({"exception": {
+            "type": "ExceptionGroup", "children": [None, "{not json", {"type": "KeyError"}],
+            "children_omitted": 7, "frames": "[1, {]"}})
+        (group,) = view.exceptions
+        assert [[e.type for e in c] for c in group.children] == [["KeyError"]]
+        assert group.children_omitted == 7 and group.frames == []
+        assert not view.exceptions[0].children[0][0].is_group
+
+
 class TestHelpers:
     def test_relative_time(self) -> None:
         """Seconds, minutes, hours and days; a dash for non-times."""

@@ -113,6 +113,26 @@ class TestIssueDetail:
             assert text in html, text
         assert html.index("TimeoutError") < html.index("ValueError</strong>")
 
+    def test_an_exception_group_shows_its_sub_exceptions(
+        self, operator: FlaskClient, db: Any
+    ) -> None:
+        """A TaskGroup's failure shows each sub-exception with its own chain and frames,
+        nested groups included."""
+        seed.put(db, "issues", seed.issue("g", latest=seed.task_group_occurrence()))
+        html = operator.get("/issues/g").get_data(as_text=True)
+        for text in (
+            "unhandled errors in a TaskGroup (3 sub-exceptions)",
+            "sub-exception 1 of 3", "sub-exception 3 of 3",
+            "OSError</strong>: disk full",
+            "The above exception was the direct cause of the following exception:",
+            "RuntimeError</strong>: save failed",
+            "KeyError</strong>: &#39;stock&#39;",
+            "ValueError</strong>: row 3",
+            "raise OSError(&#34;disk full&#34;)",
+        ):
+            assert text in html, text
+        assert html.count('class="exception group"') == 2
+
     def test_service_links_to_its_issues(self, operator: FlaskClient, db: Any) -> None:
         """The service badge links to the list filtered by that service, any status."""
         seed.put(db, "issues", seed.issue("a", service="pay&ments"))
