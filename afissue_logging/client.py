@@ -95,7 +95,8 @@ class IssueTrackerClient:
         return event_id
 
     def flush(self, timeout: float | None = None) -> bool:
-        """Deliver or spool everything reported so far; False if *timeout* ran out."""
+        """Deliver or spool everything reported so far; whether all of it since the
+        previous flush was delivered (see ``IssueHandler.flush``)."""
         return self._sender.flush(self.settings.exit_timeout if timeout is None else timeout)
 
     def stats(self) -> dict[str, Any]:

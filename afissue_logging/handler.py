@@ -136,7 +136,9 @@ class IssueHandler(logging.Handler):
             self._sender.count_internal()
 
     def flush(self, timeout: float | None = None) -> bool:  # type: ignore[override]
-        """Deliver or spool everything emitted so far; False if *timeout* ran out.
+        """Deliver or spool everything emitted so far; True if everything emitted since
+        the previous flush was delivered, False if *timeout* ran out or some of it had to
+        be spooled or was dropped (``stats()`` says which).
 
         Without *timeout* (as ``logging.shutdown`` calls it) waits at most ``exit_timeout``.
         """

@@ -5,8 +5,10 @@ A structlog processor in the library's own conventions: settings in ``__init__``
 comes from the method name (``exception`` is an error); ``exc_info`` is resolved on the
 caller's thread and walked on the sender's. The event dict is marked as reported, so an
 ``IssueHandler`` further down a structlog -> stdlib route does not report it again, and
-so is its exception (:mod:`._reported`): an exception object is reported once. Unless
-``capture_uncaught=False``, the processor also makes uncaught exceptions issues
+so is its exception (:mod:`._reported`): an exception object is reported once. An event
+with an ``exception`` field but no ``exc_info`` means structlog's ``format_exc_info`` (or
+``dict_tracebacks``) ran first and took the traceback away: that is said once on stderr.
+Unless ``capture_uncaught=False``, the processor also makes uncaught exceptions issues
 (:mod:`._uncaught`).
 """
 
@@ -22,6 +24,7 @@ from afissue_logging._reported import claim
 from afissue_logging._sender import Sender
 from afissue_logging._snapshot import REPORTED_MARKER, snapshot_event_dict
 from afissue_logging._transport import Transport
+from afissue_logging._warnings import Once
 from afissue_logging.settings import ClientSettings, load_settings
 
 __all__ = ["IssueProcessor"]
@@ -38,6 +41,11 @@ _METHOD_LEVELS = {
     "critical": logging.CRITICAL,
     "fatal": logging.CRITICAL,
 }
+_FORMATTED_TOO_EARLY = (
+    "IssueProcessor got an event with an 'exception' field but no exc_info: structlog's "
+    "format_exc_info or dict_tracebacks runs before it, so issues arrive without stack "
+    "traces. Put IssueProcessor before them in the processor chain."
+)
 
 
 def _level_number(level: int | str) -> int:
@@ -82,6 +90,7 @@ class IssueProcessor:
         self.level = _level_number(level)
         self._sender: Sender = get_sender(self.settings, transport)
         self._sender.start_if_spooled()
+        self._warned = Once()
         if self.settings.capture_uncaught:
             _uncaught.install(self._sender)
 
@@ -100,7 +109,10 @@ class IssueProcessor:
                 return event_dict
             name = getattr(logger, "name", "")
             snap = snapshot_event_dict(name if isinstance(name, str) else "", method_name, event_dict)
-            if snap.exc_info is not None and not claim(snap.exc_info[1]):
+            if snap.exc_info is None:
+                if "exception" in event_dict:
+                    self._warned("formatted", _FORMATTED_TOO_EARLY)
+            elif not claim(snap.exc_info[1]):
                 event_dict[REPORTED_MARKER] = True
                 return event_dict
             self._sender.submit(snap)
@@ -110,7 +122,8 @@ class IssueProcessor:
         return event_dict
 
     def flush(self, timeout: float | None = None) -> bool:
-        """Deliver or spool everything reported so far; False if *timeout* ran out."""
+        """Deliver or spool everything reported so far; whether all of it since the
+        previous flush was delivered (see ``IssueHandler.flush``)."""
         return self._sender.flush(self.settings.exit_timeout if timeout is None else timeout)
 
     def stats(self) -> dict[str, Any]:
