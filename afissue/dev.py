@@ -2,8 +2,9 @@
 
 Starts (or reuses) Redis and the Firestore emulator, an embedded Kafka (librdkafka's
 mock cluster, which lives in this process), then the ingest API and a consumer as
-child processes pointed at them, and prints one fixed-format line per component.
-Everything stops on Ctrl-C / SIGTERM.
+child processes pointed at them, and prints one fixed-format line per component, then
+the ``export`` lines a second terminal needs (``afissue issues list``, ``afissue
+consumer``, a service with an ``IssueHandler``). Everything stops on Ctrl-C / SIGTERM.
 
 Each child's output goes to ``<log dir>/<name>.log`` (the ``logs:`` line names the
 directory); the consumer's lines are also shown in the terminal, prefixed
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -125,6 +127,19 @@ class DevStack:
         env.setdefault("AFISSUE_UI_OPEN", "1")  # the local stack's web UI needs no login
         return env
 
+    def exports(self) -> dict[str, str]:
+        """The variables that point another terminal's commands and clients at this stack:
+        ``afissue issues``, ``afissue consumer`` and the client (``AFISSUE_URL``)."""
+        return {
+            "AFISSUE_URL": self.ingest_url,
+            "FIRESTORE_EMULATOR_HOST": self.firestore_host,
+            "AFISSUE_FIRESTORE_PROJECT": self.settings.firestore_project,
+            "AFISSUE_FIRESTORE_COLLECTION": self.settings.firestore_collection,
+            "AFISSUE_REDIS_URL": self.redis_url,
+            "AFISSUE_KAFKA_BOOTSTRAP": self.kafka_bootstrap,
+            "AFISSUE_KAFKA_TOPIC": self.settings.kafka_topic,
+        }
+
     def start(self) -> DevStack:
         try:
             self._start()
@@ -165,6 +180,9 @@ class DevStack:
         self._echo(f"firestore: {self.firestore_host}")
         names = ", ".join(f"{child.name}.log" for child in self._children)
         self._echo(f"logs: {self._log_dir} ({names})")
+        self._echo("# in another terminal (afissue issues list, afissue consumer, your service):")
+        for name, value in self.exports().items():
+            self._echo(f"export {name}={shlex.quote(value)}")
 
     def _spawn(self, name: str, args: list[str], *, echo_prefix: str | None = None) -> None:
         """Start ``afissue ARGS`` writing to ``<name>.log``; with *echo_prefix* its lines

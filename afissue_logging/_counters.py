@@ -54,6 +54,13 @@ class Counters:
             self._dropped[reason] = self._dropped.get(reason, 0) + occurrences
             self._unreported[reason] = self._unreported.get(reason, 0) + occurrences
 
+    def undelivered(self) -> int:
+        """Occurrences spooled or dropped so far (any reason): a flush that sees this
+        number grow did not deliver everything."""
+        with self._lock:
+            dropped = sum(self._dropped.values())
+        return self._counts["spooled"] + dropped
+
     def internal(self) -> None:
         """Count an internal error (any thread)."""
         with self._lock:

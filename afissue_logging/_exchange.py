@@ -44,6 +44,10 @@ class Exchange:
         self.inflight: Batch | None = None
         #: Batches the API answered for, so far.
         self.successes = 0
+        #: Why the last :meth:`deliver` did not go through, as ``(kind, detail)``: kind
+        #: "unreachable", "status" (408/429/5xx), "bad_answer", "auth", "refused" or
+        #: "internal"; None after an answered one.
+        self.problem: tuple[str, str] | None = None
 
     def headers(self, compressed: bool) -> dict[str, str]:
         """The request headers."""
@@ -62,6 +66,7 @@ class Exchange:
         split only the parts that were not accepted or dropped, so that no occurrence
         is sent or counted twice.
         """
+        self.problem = None
         carried = self._counters.unreported()
         try:
             body = encode_body(batch.events, carried)
@@ -85,10 +90,12 @@ class Exchange:
             response = self.transport.send(body, self.headers(compressed), timeout)
         except TransportError as error:
             self._fail("timeout" if isinstance(error, TransportTimeout) else "connection")
+            self.problem = ("unreachable", str(error))
             return batch
-        except Exception:  # noqa: BLE001
+        except Exception as error:  # noqa: BLE001
             # A bug or a broken environment (say, a half-imported module inherited through
             # fork()) must not lose the batch: it is retried and then spooled like any failure.
+            self.problem = ("internal", type(error).__name__)
             self._counters.internal()
             self._fail("internal")
             return batch
@@ -100,14 +107,18 @@ class Exchange:
             return None
         if isinstance(outcome, Split):
             return self._deliver_halves(batch)
+        answer = f"HTTP {response.status}"
         if isinstance(outcome, Retry):
+            self.problem = ("status", answer)
             self._fail(outcome.reason, outcome.seconds)
             return batch
         if isinstance(outcome, Spool):
+            self.problem = (outcome.reason, answer)
             self._fail(outcome.reason)
             batch.spool_now = True
             return batch
         assert isinstance(outcome, Drop)
+        self.problem = ("auth" if outcome.reason == "auth" else "refused", answer)
         self._counters.drop(outcome.reason, batch.occurrences)
         return None
 

@@ -4,7 +4,9 @@ A failed batch waits in the retry slot for the backoff to pass (``Retry-After``
 honoured) and is retried up to ``max_retries`` times, then written to the spool; while
 a retry is pending, newer batches go straight to the spool. The spool is replayed
 oldest first after a success, and at the next process start, in batches of
-``batch_size`` events.
+``batch_size`` events. Why the events are not getting through is said once on stderr
+(:class:`~afissue_logging._warnings.DeliveryWarnings`): at the first failure if nothing
+was ever delivered (a wrong URL), at the first spill otherwise.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from afissue_logging._batch import Batch, decode_body, encode_body
 from afissue_logging._counters import Counters
 from afissue_logging._exchange import Exchange
 from afissue_logging._retry import Backoff
+from afissue_logging._warnings import DeliveryWarnings
 from afissue_logging.settings import ClientSettings
 from afissue_logging.wire import EventDict
 
@@ -37,12 +40,15 @@ class Outbox:
         exchange: Exchange,
         counters: Counters,
         backoff: Backoff,
+        *,
+        warnings: DeliveryWarnings,
     ) -> None:
         self.settings = settings
         self.spool = spool
         self._exchange = exchange
         self._counters = counters
         self._backoff = backoff
+        self._warnings = warnings
         #: The batch waiting to be retried from memory.
         self.retry: Batch | None = None
         self._replay_wanted = spool is not None
@@ -67,6 +73,11 @@ class Outbox:
         (another process using the same spool may have written some)."""
         successes = self._exchange.successes
         leftover = self._exchange.deliver(batch)
+        problem = self._exchange.problem
+        if problem is not None:
+            self._warnings.failed(
+                *problem, batch.occurrences, delivered_before=self._exchange.successes > 0
+            )
         if (
             self._exchange.successes != successes
             and not batch.from_spool
@@ -145,11 +156,14 @@ class Outbox:
     def to_spool(self, batch: Batch) -> None:
         """Write *batch* to the spool (counted spooled), or count it dropped."""
         # One file (two fsyncs) per window, however large: replay sends it in batches.
+        detail = self._exchange.problem[1] if self._exchange.problem else None
         if self.spool is None:
             self._counters.drop("spool_error", batch.occurrences)
+            self._warnings.not_spooled(batch.occurrences, detail)
             return
         if self._write(batch):
             self._counters.add("spooled", batch.occurrences)
+            self._warnings.spilled(batch.occurrences, detail)
 
     def spool_events(self, events: list[EventDict]) -> None:
         """Spool *events* as one batch closed now."""
@@ -161,12 +175,14 @@ class Outbox:
         assert self.spool is not None
         try:
             dropped = self.spool.write(encode_body(batch.events), batch.occurrences, batch.created)
-        except SpoolError:
+        except SpoolError as error:
             self._counters.drop("spool_error", batch.occurrences)
+            self._warnings.spool_failed(batch.occurrences, str(error.__cause__ or error))
             return False
-        except Exception:  # noqa: BLE001 - the batch is ours to account for, whatever failed
+        except Exception as error:  # noqa: BLE001 - the batch is ours to account for, whatever failed
             self._counters.internal()
             self._counters.drop("spool_error", batch.occurrences)
+            self._warnings.spool_failed(batch.occurrences, type(error).__name__)
             return False
         self._counters.drop("spool_full", dropped)
         self._replay_wanted = True

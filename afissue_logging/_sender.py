@@ -7,6 +7,7 @@ window, which closes after ``flush_interval`` seconds or ``batch_size`` distinct
 its events go out as batches through the :class:`~afissue_logging._exchange.Exchange`,
 and what does not go out waits in the :class:`~afissue_logging._outbox.Outbox` (retry,
 then spool). Drops are reported to the API in the ``dropped`` field of the next request.
+:meth:`Sender.flush` says whether everything since the previous flush was delivered.
 After ``fork()`` the child gets fresh state and its own thread; at interpreter exit the
 sender drains for ``exit_timeout`` seconds and spools the rest.
 """
@@ -27,6 +28,7 @@ from afissue_logging._outbox import Outbox
 from afissue_logging._retry import Backoff, RetryPolicy
 from afissue_logging._snapshot import Snapshot, snapshot_manual
 from afissue_logging._transport import HttpTransport, Transport
+from afissue_logging._warnings import DeliveryWarnings
 from afissue_logging._worker import Worker
 from afissue_logging.aggregate import Aggregator
 from afissue_logging.settings import ClientSettings
@@ -66,6 +68,8 @@ class Sender:
             else None
         )
         self._builder = EventBuilder(settings)
+        # Kept across fork(): a child does not repeat what its parent already printed.
+        self._warnings = DeliveryWarnings(settings, spooling=self._spool is not None)
         self._reset_process_state()
 
     def _reset_process_state(self) -> None:
@@ -75,8 +79,10 @@ class Sender:
         self._backoff = Backoff(self._policy)
         self._exchange = Exchange(self.settings, transport, self._counters, self._backoff)
         self._outbox = Outbox(
-            self.settings, self._spool, self._exchange, self._counters, self._backoff
+            self.settings, self._spool, self._exchange, self._counters, self._backoff,
+            warnings=self._warnings,
         )
+        self._undelivered_at_flush = 0
         self._agg = Aggregator()
         self._window_deadline: float | None = None
         self._worker = Worker(self, self.settings.queue_size, self._builder.raw_key)
@@ -132,7 +138,9 @@ class Sender:
         self._counters.internal()
 
     def flush(self, timeout: float | None = None) -> bool:
-        """Deliver or spool everything submitted so far; False if *timeout* ran out first."""
+        """Deliver or spool everything submitted so far. True if all that was submitted
+        since the previous flush was delivered; False if *timeout* ran out first, or some
+        of it had to be spooled or was dropped (:meth:`stats` says which)."""
         return self._worker.flush(timeout)
 
     def shutdown(self, timeout: float | None = None) -> bool:
@@ -240,8 +248,11 @@ class Sender:
         if now >= self._backoff.until:
             self._outbox.pump()
 
-    def on_flush(self) -> None:
-        """Send (or spool) the window and the pending retry; report drops if nothing did."""
+    def on_flush(self) -> bool:
+        """Send (or spool) the window and the pending retry; report drops if nothing did.
+
+        Whether nothing was spooled or dropped since the previous flush.
+        """
         self._close_window(final=True)
         retry = self._outbox.take_retry()
         if retry is not None:
@@ -251,6 +262,10 @@ class Sender:
         if not self._outbox.in_backoff() and self._counters.unreported():
             # A request of drop counts alone; if it fails, the next batch carries them.
             self._outbox.deliver(Batch([], time.time()))
+        undelivered = self._counters.undelivered()
+        delivered = undelivered == self._undelivered_at_flush
+        self._undelivered_at_flush = undelivered
+        return delivered
 
     def on_stop(self, deadline: float) -> None:
         """Flush if there is time left, else spool; then release the transport."""

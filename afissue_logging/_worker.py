@@ -42,8 +42,8 @@ class Job(Protocol):
     def on_tick(self) -> None:
         """After a run of items, and whenever :meth:`idle_timeout` passed."""
 
-    def on_flush(self) -> None:
-        """Deliver (or spool) everything taken so far."""
+    def on_flush(self) -> bool:
+        """Deliver (or spool) everything taken so far; whether all of it was delivered."""
 
     def on_stop(self, deadline: float) -> None:
         """Last call: flush if the monotonic *deadline* allows, else spool."""
@@ -56,10 +56,11 @@ class Job(Protocol):
 
 
 class _Flush:
-    __slots__ = ("done",)
+    __slots__ = ("delivered", "done")
 
     def __init__(self) -> None:
         self.done = threading.Event()
+        self.delivered = False
 
 
 class _Stop:
@@ -115,15 +116,16 @@ class Worker:
         return True
 
     def flush(self, timeout: float | None) -> bool:
-        """Wait until the job has flushed everything put so far; False on timeout, or when
-        called from the worker thread itself, or after :meth:`stop`."""
+        """Wait until the job has flushed everything put so far: whether it says all of it
+        was delivered. False on timeout, when called from the worker thread itself, or
+        after :meth:`stop`."""
         if self.forked() or self._thread is None:
             return True
         if self.closed or threading.get_ident() == self.thread_ident:
             return False
         marker = _Flush()
         self._queue.put_control(marker)
-        return marker.done.wait(timeout)
+        return marker.done.wait(timeout) and marker.delivered
 
     def stop(self, deadline: float) -> threading.Event | None:
         """Close the worker and ask the job to stop by *deadline* (monotonic); the event
@@ -166,7 +168,10 @@ class Worker:
                     item.done.set()
                     return
                 if isinstance(item, _Flush):
-                    self._guard(job.on_flush)
+                    try:
+                        item.delivered = job.on_flush()
+                    except Exception:  # noqa: BLE001
+                        job.on_error()
                     item.done.set()
                 else:
                     try:

@@ -1,9 +1,14 @@
-"""``IssueTrackerClient``: the seed system's manual API, ``log_issue(...) -> event id``."""
+"""``IssueTrackerClient``: the seed system's manual API, ``log_issue(...) -> event id``.
+
+Creating one also makes uncaught exceptions issues, unless ``capture_uncaught=False``
+(:mod:`._uncaught`).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from afissue_logging import _uncaught
 from afissue_logging._registry import get_sender
 from afissue_logging._safe import text
 from afissue_logging._sender import Sender
@@ -35,6 +40,7 @@ class IssueTrackerClient:
         release: str | None = None,
         spool_dir: str | None = None,
         transport: Transport | None = None,
+        capture_uncaught: bool | None = None,
         **tuning: Any,
     ) -> None:
         self.settings: ClientSettings = load_settings(
@@ -45,9 +51,12 @@ class IssueTrackerClient:
             environment=environment,
             release=release,
             spool_dir=spool_dir,
+            capture_uncaught=capture_uncaught,
             **tuning,
         )
         self._sender: Sender = get_sender(self.settings, transport)
+        if self.settings.capture_uncaught:
+            _uncaught.install(self._sender)
 
     def log_issue(
         self,
@@ -86,7 +95,8 @@ class IssueTrackerClient:
         return event_id
 
     def flush(self, timeout: float | None = None) -> bool:
-        """Deliver or spool everything reported so far; False if *timeout* ran out."""
+        """Deliver or spool everything reported so far; whether all of it since the
+        previous flush was delivered (see ``IssueHandler.flush``)."""
         return self._sender.flush(self.settings.exit_timeout if timeout is None else timeout)
 
     def stats(self) -> dict[str, Any]:

@@ -3,8 +3,10 @@
 ``emit`` runs on the application's thread, so it only snapshots the record and hands it
 to the process-wide sender with ``put_nowait``. It never raises, never blocks and never
 recurses: records of the handler's own loggers and of the HTTP stack, records emitted by
-the sender thread itself, and records already reported by :class:`IssueProcessor` are
-ignored.
+the sender thread itself, records already reported by :class:`IssueProcessor`, and
+records of an exception object that was already reported (:mod:`._reported`) are
+ignored. Unless ``capture_uncaught=False``, the handler also reports uncaught exceptions
+(:mod:`._uncaught`) until it is closed.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ import logging
 import threading
 from typing import Any
 
+from afissue_logging import _uncaught
 from afissue_logging._registry import get_sender
+from afissue_logging._reported import claim
 from afissue_logging._sender import Sender
 from afissue_logging._snapshot import REPORTED_MARKER, snapshot_record
 from afissue_logging._transport import Transport
@@ -65,6 +69,7 @@ class IssueHandler(logging.Handler):
     ``service``, ``environment``, ``release``, ``spool_dir``) and win over them; any other
     :class:`~afissue_logging.settings.ClientSettings` field (``batch_size``,
     ``flush_interval``, ...) may be passed too. *transport* replaces HTTP (tests).
+    ``capture_uncaught=False`` leaves ``sys.excepthook`` / ``threading.excepthook`` alone.
     """
 
     def __init__(
@@ -78,6 +83,7 @@ class IssueHandler(logging.Handler):
         spool_dir: str | None = None,
         level: int | str = logging.ERROR,
         transport: Transport | None = None,
+        capture_uncaught: bool | None = None,
         **tuning: Any,
     ) -> None:
         super().__init__(level)
@@ -89,11 +95,15 @@ class IssueHandler(logging.Handler):
             environment=environment,
             release=release,
             spool_dir=spool_dir,
+            capture_uncaught=capture_uncaught,
             **tuning,
         )
         self._transport = transport
         self._sender: Sender = get_sender(self.settings, transport)
         self._sender.start_if_spooled()
+        self._captures_uncaught = self.settings.capture_uncaught
+        if self._captures_uncaught:
+            _uncaught.install(self._sender)
 
     @property
     def sender(self) -> Sender:
@@ -118,12 +128,17 @@ class IssueHandler(logging.Handler):
                 or _already_reported(record)
             ):
                 return
+            exc_info = record.exc_info
+            if exc_info and exc_info[1] is not None and not claim(exc_info[1]):
+                return
             self._sender.submit(snapshot_record(record))
         except Exception:  # noqa: BLE001 - logging must never break the application
             self._sender.count_internal()
 
     def flush(self, timeout: float | None = None) -> bool:  # type: ignore[override]
-        """Deliver or spool everything emitted so far; False if *timeout* ran out.
+        """Deliver or spool everything emitted so far; True if everything emitted since
+        the previous flush was delivered, False if *timeout* ran out or some of it had to
+        be spooled or was dropped (``stats()`` says which).
 
         Without *timeout* (as ``logging.shutdown`` calls it) waits at most ``exit_timeout``.
         """
@@ -133,12 +148,17 @@ class IssueHandler(logging.Handler):
             return False
 
     def close(self) -> None:
-        """Flush (bounded by ``exit_timeout``) and detach; the shared sender keeps running.
+        """Flush (bounded by ``exit_timeout``), stop reporting uncaught exceptions through
+        this handler, and detach; the shared sender keeps running.
 
         The sender is process-wide (other handlers and processors may feed it); it is
-        drained and stopped at interpreter exit.
+        drained and stopped at interpreter exit. The exception hooks are restored when no
+        handler, processor or client that installed them is left.
         """
         self.flush()
+        if self._captures_uncaught:
+            self._captures_uncaught = False
+            _uncaught.uninstall(self._sender)
         super().close()
 
     def stats(self) -> dict[str, Any]:

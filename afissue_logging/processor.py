@@ -4,7 +4,12 @@ A structlog processor in the library's own conventions: settings in ``__init__``
 ``__call__(logger, method_name, event_dict)``, which returns the event dict. The level
 comes from the method name (``exception`` is an error); ``exc_info`` is resolved on the
 caller's thread and walked on the sender's. The event dict is marked as reported, so an
-``IssueHandler`` further down a structlog -> stdlib route does not report it again.
+``IssueHandler`` further down a structlog -> stdlib route does not report it again, and
+so is its exception (:mod:`._reported`): an exception object is reported once. An event
+with an ``exception`` field but no ``exc_info`` means structlog's ``format_exc_info`` (or
+``dict_tracebacks``) ran first and took the traceback away: that is said once on stderr.
+Unless ``capture_uncaught=False``, the processor also makes uncaught exceptions issues
+(:mod:`._uncaught`).
 """
 
 from __future__ import annotations
@@ -13,10 +18,13 @@ import logging
 from collections.abc import MutableMapping
 from typing import Any
 
+from afissue_logging import _uncaught
 from afissue_logging._registry import get_sender
+from afissue_logging._reported import claim
 from afissue_logging._sender import Sender
 from afissue_logging._snapshot import REPORTED_MARKER, snapshot_event_dict
 from afissue_logging._transport import Transport
+from afissue_logging._warnings import Once
 from afissue_logging.settings import ClientSettings, load_settings
 
 __all__ = ["IssueProcessor"]
@@ -33,6 +41,11 @@ _METHOD_LEVELS = {
     "critical": logging.CRITICAL,
     "fatal": logging.CRITICAL,
 }
+_FORMATTED_TOO_EARLY = (
+    "IssueProcessor got an event with an 'exception' field but no exc_info: structlog's "
+    "format_exc_info or dict_tracebacks runs before it, so issues arrive without stack "
+    "traces. Put IssueProcessor before them in the processor chain."
+)
 
 
 def _level_number(level: int | str) -> int:
@@ -45,7 +58,8 @@ class IssueProcessor:
     """Reports structlog events at or above *level* (default ``"error"``) as issue events.
 
     Takes the same keyword arguments as :class:`~afissue_logging.IssueHandler` and feeds
-    the same process-wide sender.
+    the same process-wide sender; ``capture_uncaught=False`` leaves the exception hooks
+    alone.
     """
 
     def __init__(
@@ -59,6 +73,7 @@ class IssueProcessor:
         spool_dir: str | None = None,
         level: int | str = logging.ERROR,
         transport: Transport | None = None,
+        capture_uncaught: bool | None = None,
         **tuning: Any,
     ) -> None:
         self.settings: ClientSettings = load_settings(
@@ -69,11 +84,15 @@ class IssueProcessor:
             environment=environment,
             release=release,
             spool_dir=spool_dir,
+            capture_uncaught=capture_uncaught,
             **tuning,
         )
         self.level = _level_number(level)
         self._sender: Sender = get_sender(self.settings, transport)
         self._sender.start_if_spooled()
+        self._warned = Once()
+        if self.settings.capture_uncaught:
+            _uncaught.install(self._sender)
 
     def __call__(
         self, logger: Any, method_name: str, event_dict: MutableMapping[str, Any]
@@ -90,6 +109,12 @@ class IssueProcessor:
                 return event_dict
             name = getattr(logger, "name", "")
             snap = snapshot_event_dict(name if isinstance(name, str) else "", method_name, event_dict)
+            if snap.exc_info is None:
+                if "exception" in event_dict:
+                    self._warned("formatted", _FORMATTED_TOO_EARLY)
+            elif not claim(snap.exc_info[1]):
+                event_dict[REPORTED_MARKER] = True
+                return event_dict
             self._sender.submit(snap)
             event_dict[REPORTED_MARKER] = True
         except Exception:  # noqa: BLE001 - logging must never break the application
@@ -97,7 +122,8 @@ class IssueProcessor:
         return event_dict
 
     def flush(self, timeout: float | None = None) -> bool:
-        """Deliver or spool everything reported so far; False if *timeout* ran out."""
+        """Deliver or spool everything reported so far; whether all of it since the
+        previous flush was delivered (see ``IssueHandler.flush``)."""
         return self._sender.flush(self.settings.exit_timeout if timeout is None else timeout)
 
     def stats(self) -> dict[str, Any]:

@@ -81,6 +81,16 @@ class ClientSettings:
     in_app_include: str = setting(
         "", "AFISSUE_IN_APP", "Comma-separated module prefixes always counted as in-app."
     )
+    # Not compared: entry points that differ only here share one sender.
+    capture_uncaught: bool = dataclasses.field(
+        default=True,
+        compare=False,
+        metadata={
+            "env": "AFISSUE_CAPTURE_UNCAUGHT",
+            "doc": "Report uncaught exceptions (sys.excepthook, threading.excepthook, a crash "
+            "out of asyncio.run) as issues once a handler, processor or client exists.",
+        },
+    )
 
 
 def default_service() -> str:

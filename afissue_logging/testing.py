@@ -26,6 +26,7 @@ from typing import Any
 
 from afissue_logging._registry import reset_senders
 from afissue_logging._transport import Response, TransportError
+from afissue_logging._uncaught import uninstall_all
 from afissue_logging.wire import EventDict
 
 __all__ = [
@@ -38,7 +39,9 @@ __all__ = [
 
 
 def reset() -> None:
-    """Stop and forget every process-wide sender (call between tests)."""
+    """Stop and forget every process-wide sender, and put back the exception hooks the
+    client wrapped (call between tests)."""
+    uninstall_all()
     reset_senders()
 
 

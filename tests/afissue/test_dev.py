@@ -3,12 +3,15 @@ lines, runs the demo, and stops everything on SIGTERM."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shlex
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -130,6 +133,70 @@ class TestDevWithoutConsumer:
             dev.wait(60)
         assert dev.returncode == 0
         assert not _listening(port)
+
+
+class TestDevExports:
+    def test_export_lines_let_a_second_terminal_list_issues(
+        self, redis_url: str, firestore_emulator: FirestoreEmulator, firestore_project: str
+    ) -> None:
+        """The printed export lines are all a second terminal needs: a client reports
+        through AFISSUE_URL and `afissue issues list` then finds the issue in Firestore."""
+        port = free_port()
+        env = _clean_env() | {
+            "AFISSUE_REDIS_URL": redis_url,
+            "FIRESTORE_EMULATOR_HOST": firestore_emulator.host_port,
+            "AFISSUE_FIRESTORE_PROJECT": firestore_project,
+        }
+        dev = subprocess.Popen(
+            [sys.executable, "-m", "afissue", "dev", "--port", str(port)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert dev.stdout is not None
+        exports: dict[str, str] = {}
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            line = dev.stdout.readline().rstrip("\n")
+            if (not line and dev.poll() is not None) or line.startswith("afissue dev is running"):
+                break
+            if line.startswith("export "):
+                name, _, value = line.removeprefix("export ").partition("=")
+                exports[name] = shlex.split(value)[0]
+        # Keep reading, so the consumer's echoed lines never fill the pipe.
+        drain = threading.Thread(target=dev.stdout.read, daemon=True)
+        drain.start()
+        try:
+            assert exports["AFISSUE_URL"] == f"http://127.0.0.1:{port}"
+            assert exports["AFISSUE_FIRESTORE_PROJECT"] == firestore_project
+            second_terminal = {
+                k: v
+                for k, v in os.environ.items()
+                if not k.startswith(("AFISSUE_", "FIRESTORE_"))
+            } | exports
+            second_terminal["AFISSUE_SPOOL_DIR"] = os.environ["AFISSUE_SPOOL_DIR"]
+            report = (
+                "from afissue_logging import IssueTrackerClient\n"
+                "client = IssueTrackerClient(service='second-terminal')\n"
+                "client.log_issue('reported from a second terminal', 'via the exports')\n"
+                "assert client.flush(10)\n"
+            )
+            subprocess.run(
+                [sys.executable, "-c", report], env=second_terminal, check=True, timeout=60
+            )
+
+            def listed() -> list[str]:
+                result = subprocess.run(
+                    [sys.executable, "-m", "afissue", "issues", "list", "--json"],
+                    env=second_terminal, capture_output=True, text=True, timeout=60, check=True,
+                )
+                return [row["title"] for row in json.loads(result.stdout)["issues"]]
+
+            assert wait_for(lambda: "reported from a second terminal" in listed(), timeout=60)
+        finally:
+            dev.send_signal(signal.SIGTERM)
+            dev.wait(60)
 
 
 class TestDevPortTaken:

@@ -96,6 +96,28 @@ class TestIssueHandler:
         assert handler.stats()["aggregated"] == 499
         assert handler.stats()["sent"] == 500
 
+    def test_an_exception_object_is_one_occurrence(
+        self, spool_dir: str, logger: logging.Logger
+    ) -> None:
+        """The same exception logged again (say, by each layer it passes through) is
+        reported once; a new exception of the same kind is a new occurrence."""
+        transport = CapturingTransport()
+        handler = IssueHandler(service="svc", spool_dir=spool_dir, transport=transport)
+        logger.addHandler(handler)
+        try:
+            _fail(0)
+        except ValueError as error:
+            logger.exception("inner layer")
+            logger.exception("outer layer")
+            logger.error("logged as a value", exc_info=error)
+        try:
+            _fail(0)
+        except ValueError:
+            logger.exception("inner layer")
+        assert handler.flush(10)
+        assert transport.occurrences() == 2
+        assert {e["message"] for e in transport.events} == {"inner layer"}
+
     def test_batches_are_bounded_by_size(
         self, capture: CaptureServer, spool_dir: str, logger: logging.Logger
     ) -> None:

@@ -111,6 +111,26 @@ class TestIssueProcessor:
         assert transport.occurrences() == 1
         assert transport.events[0]["extra"] == {"order": 3}
 
+    def test_an_exception_the_processor_reported_is_not_reported_again(
+        self, spool_dir: str, stdlib_logger: logging.Logger
+    ) -> None:
+        """An exception the processor reported stays one occurrence when it is logged
+        again, through plain stdlib or through the processor."""
+        transport = CapturingTransport()
+        processor = IssueProcessor(service="s", spool_dir=spool_dir, transport=transport)
+        handler = IssueHandler(service="s", spool_dir=spool_dir, transport=transport)
+        stdlib_logger.addHandler(handler)
+        try:
+            raise KeyError("missing")
+        except KeyError as error:
+            processor(None, "exception", {"event": "structlog saw it", "exc_info": True})
+            stdlib_logger.error("stdlib saw it too", exc_info=error)
+            again: dict[str, Any] = {"event": "and again", "exc_info": error}
+            assert processor(None, "error", again)[REPORTED_MARKER] is True
+        assert handler.flush(10)
+        assert [e["message"] for e in transport.events] == ["structlog saw it"]
+        assert transport.occurrences() == 1
+
     def test_stdlib_only_route_reported_by_handler(
         self, spool_dir: str, stdlib_logger: logging.Logger
     ) -> None:

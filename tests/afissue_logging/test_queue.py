@@ -158,7 +158,7 @@ class TestFullQueueThroughTheSender:
         for i in range(50):
             handler.handle(_record(f"distinct {i}"))
         transport.release.set()
-        assert handler.flush(20)
+        assert not handler.flush(20)  # done, but not everything was delivered
         stats = handler.stats()
         assert stats["dropped"]["queue_full"] == 30
         assert stats["sent"] == 21

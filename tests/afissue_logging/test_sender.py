@@ -73,7 +73,7 @@ class TestStatusHandling:
         handler = _handler(transport, spool_dir, flush_interval=0.05)
         _log(handler, "a")
         assert _wait_until(lambda: handler.stats()["requests"] == 1)
-        assert handler.flush(10)
+        assert not handler.flush(10)  # spooled, not delivered
         stats = handler.stats()
         assert stats["requests"] == 1
         assert stats["spooled"] == 1
@@ -94,7 +94,7 @@ class TestStatusHandling:
         transport = CapturingTransport([Response(status)])
         handler = _handler(transport, spool_dir)
         _log(handler, "a", "b")
-        assert handler.flush(10)
+        assert not handler.flush(10)  # dropped, not delivered
         stats = handler.stats()
         assert stats["dropped"][reason] == 2
         assert stats["retried"] == 0 and stats["spooled"] == 0
@@ -111,7 +111,7 @@ class TestStatusHandling:
         transport.send = send  # type: ignore[method-assign]
         handler = _handler(transport, spool_dir)
         _log(handler, "a", "b", "c")
-        assert handler.flush(10)
+        assert not handler.flush(10)  # one of them was refused
         stats = handler.stats()
         assert stats["sent"] == 2
         assert stats["dropped"]["rejected"] == 1
@@ -139,7 +139,7 @@ class TestStatusHandling:
         _log(handler, "retried")
         assert _wait_until(lambda: handler.stats()["sent"] == 1)
         _log(handler, "later")
-        assert handler.flush(10)
+        assert not handler.flush(10)  # "lost" was refused since the start
         assert [(r.events[0]["message"], r.dropped) for r in transport.requests] == [
             ("retried", {"rejected": 1}),
             ("later", {}),
@@ -150,9 +150,9 @@ class TestStatusHandling:
         transport = CapturingTransport([Response(401)])
         handler = _handler(transport, spool_dir)
         _log(handler, "lost")
-        assert handler.flush(10)
+        assert not handler.flush(10)
         assert [(r.events, r.dropped) for r in transport.requests] == [([], {"auth": 1})]
-        assert handler.flush(10)
+        assert handler.flush(10)  # nothing since the previous flush was lost
         assert len(transport.requests) == 1
 
     def test_large_bodies_gzipped(self, spool_dir: str) -> None:
@@ -228,7 +228,7 @@ class TestOffline:
         _log(handler, "a", "b")
         assert _wait_until(lambda: handler.stats()["spooled"] == 2)
         _log(handler, "c")
-        assert handler.flush(10)
+        assert not handler.flush(10)
         stats = handler.stats()
         assert stats["spooled"] == 3
         assert stats["dropped_total"] == 0
@@ -253,7 +253,7 @@ class TestOffline:
         handler = _handler(transport, spool_dir, spool_max_bytes=3000, backoff_base=60, backoff_max=60)
         for i in range(10):
             _log(handler, f"message {i} " + "x" * 800)
-            assert handler.flush(10)
+            assert not handler.flush(10)
         stats = handler.stats()
         assert stats["dropped"]["spool_full"] > 0
         assert stats["spooled"] == 10
@@ -263,7 +263,7 @@ class TestOffline:
         """With spooling disabled, undeliverable events are dropped and counted."""
         handler = _handler(UnreachableTransport(), spool_dir, spool_enabled=False, max_retries=0)
         _log(handler, "a")
-        assert handler.flush(10)
+        assert not handler.flush(10)
         assert handler.stats()["dropped"]["spool_error"] == 1
 
 
@@ -359,7 +359,7 @@ class TestFaultsInsideTheSender:
             flush_interval=0.01, backoff_base=0.001, backoff_max=0.005, max_retries=2,
         )
         _log(handler, "one", "two", "three")
-        assert handler.flush(10)
+        assert not handler.flush(10)
         stats = handler.stats()
         assert stats["sent"] + stats["spooled"] + stats["dropped_total"] == 3
         assert stats["spooled"] == 3
@@ -412,7 +412,8 @@ class TestAccountingUnderAnyAnswers:
         """Whatever a real HTTP server answers, in any order (accepted, 2xx that is not the
         ingest API's JSON, 413, 429/503 with Retry-After, 500, a dropped connection), every
         logged occurrence ends exactly once as sent, dropped (with a reason) or on disk,
-        the server receives each event id at most once, and ``sent`` is what it accepted."""
+        the server receives each event id at most once, ``sent`` is what it accepted, and
+        flush() is True exactly when nothing was spooled or dropped."""
         import tempfile
         import threading
 
@@ -443,7 +444,9 @@ class TestAccountingUnderAnyAnswers:
                      "fingerprint": [f"kind-{kind}"]}
                 )
             )
-        assert handler.flush(30)
+        delivered = handler.flush(30)
+        after_flush = handler.stats()
+        assert delivered == (after_flush["spooled"] == 0 and after_flush["dropped_total"] == 0)
         assert handler.sender.shutdown(10)
         stats = handler.stats()
         logged = len(kinds)

@@ -31,6 +31,8 @@ class _Job:
         self.stopped: list[float] = []
         self.errors = 0
         self.fail_on = fail_on
+        #: What on_flush answers (None: it raises).
+        self.delivered: bool | None = True
         self.gate = threading.Event()
         self.gate.set()
 
@@ -46,8 +48,11 @@ class _Job:
     def on_tick(self) -> None:
         pass
 
-    def on_flush(self) -> None:
+    def on_flush(self) -> bool:
         self.flushed.append(len(self.items))
+        if self.delivered is None:
+            raise RuntimeError("flush failed")
+        return self.delivered
 
     def on_stop(self, deadline: float) -> None:
         self.stopped.append(deadline)
@@ -70,6 +75,22 @@ class TestWorker:
         assert worker.flush(10)
         assert job.items == list(range(50))
         assert job.flushed == [50]
+
+    def test_flush_says_what_the_job_delivered(self) -> None:
+        """flush() is the job's answer: False when it did not deliver everything, or
+        when its flush raised (counted as an error)."""
+        job = _Job()
+        worker = Worker(job, queue_size=10)
+        worker.start()
+        worker.put(1)
+        job.delivered = False
+        assert not worker.flush(10)
+        job.delivered = None
+        assert not worker.flush(10)
+        assert job.errors == 1
+        job.delivered = True
+        assert worker.flush(10)
+        assert job.flushed == [1, 1, 1]
 
     def test_flush_before_start_and_in_a_fork_is_true(self) -> None:
         """Nothing to wait for: no thread yet, or a worker of another process."""
