@@ -10,6 +10,7 @@ so that a moved or reformatted line is a real line of a real file).
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import importlib.util
 import logging
@@ -113,13 +114,19 @@ def failing_structlog(call: Callable[[], Any]) -> Step:
 
 
 def without_traceback(error: BaseException) -> Step:
-    """A step that logs *error* with ``exc_info=(type, value, None)``."""
-    return lambda env: env.logger.error("failed", exc_info=(type(error), error, None))
+    """A step that logs a copy of *error* with ``exc_info=(type, value, None)``: a copy
+    each time, because one exception object is reported once however often it is logged."""
+
+    def step(env: Env) -> None:
+        logged = copy.copy(error)
+        env.logger.error("failed", exc_info=(type(logged), logged, None))
+
+    return step
 
 
 def as_message(error: Any) -> Step:
-    """A step that logs *error* as the message itself: ``logger.error(error)``."""
-    return lambda env: env.logger.error(error)
+    """A step that logs a copy of *error* as the message itself: ``logger.error(error)``."""
+    return lambda env: env.logger.error(copy.copy(error))
 
 
 def message(text: str, *args: Any, other: bool = False, **extra: Any) -> Step:
