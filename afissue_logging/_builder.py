@@ -18,6 +18,7 @@ from typing import Any
 
 from afissue_logging._event_cache import CachedParts, EventCache
 from afissue_logging._exceptions import InAppRule, exception_title, exception_to_dict
+from afissue_logging._request import request_field
 from afissue_logging._safe import json_safe, safe_repr, text
 from afissue_logging._snapshot import REPORTED_MARKER, Snapshot
 from afissue_logging._storm_key import cache_key, exception_values, storm_key
@@ -199,6 +200,7 @@ class EventBuilder:
             title = first_line(event["message"]) or "(empty message)"
         event["title"] = text(title, _TITLE_CHARS)
         self._add_common(event)
+        self._add_request(event, snap)
         if shared and cached is not None:
             event["fingerprint"] = cached.fingerprint
         else:
@@ -290,6 +292,12 @@ class EventBuilder:
             if value is not None:
                 event[key] = text(value, _SHORT)
 
+    def _add_request(self, event: dict[str, Any], snap: Snapshot) -> None:
+        """The request the log call was made in, when an integration bound one."""
+        request = request_field(snap.context, self.scrubber)
+        if request is not None:
+            event["request"] = request
+
     def _finish_manual(self, snap: Snapshot) -> EventDict:
         safe = json_safe(snap.event or {})
         event: dict[str, Any] = safe if isinstance(safe, dict) else {}
@@ -312,6 +320,7 @@ class EventBuilder:
             if isinstance(event.get(key), str):
                 event[key] = self.scrubber.text(text(event[key], self.settings.max_message_chars))
         self._add_common(event)
+        self._add_request(event, snap)
         event["fingerprint"] = compute_fingerprint(event, override)
         event.setdefault("count", 1)
         return event  # type: ignore[return-value]

@@ -29,6 +29,11 @@ __all__ = [
     "MAX_COUNT",
     "MAX_DROP_REASONS",
     "MAX_EVENT_BYTES",
+    "MAX_REQUEST_METHOD_CHARS",
+    "MAX_REQUEST_PATH_CHARS",
+    "MAX_REQUEST_QUERY_CHARS",
+    "MAX_REQUEST_ROUTE_CHARS",
+    "MAX_REQUEST_TEXT_CHARS",
     "PRIORITIES",
     "STATUSES",
     "WIRE_VERSION",
@@ -39,6 +44,7 @@ __all__ = [
     "IssueType",
     "Level",
     "Priority",
+    "RequestDict",
     "Status",
     "decode_event",
     "encode_event",
@@ -129,6 +135,7 @@ class EventDict(TypedDict, total=False):
     extra: dict[str, Any]
     trace_id: str
     request_id: str
+    request: RequestDict
     # Added by the ingest service:
     issue_id: str
     received_at: str
@@ -228,6 +235,34 @@ def decode_event(data: bytes) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ValueError(f"event must be a JSON object, got {type(value).__name__}")
     return value
+
+
+# -- request context -----------------------------------------------------------------
+
+#: Bounds of an event's ``request`` object, in characters: the client cuts its values to
+#: them (ending in "…"), the ingest API refuses longer ones (422).
+MAX_REQUEST_METHOD_CHARS = 16
+MAX_REQUEST_PATH_CHARS = 2048
+MAX_REQUEST_ROUTE_CHARS = 512
+MAX_REQUEST_QUERY_CHARS = 2048
+#: ``request_id`` and ``user_id``: as the other short text fields.
+MAX_REQUEST_TEXT_CHARS = 256
+
+
+class RequestDict(TypedDict, total=False):
+    """The HTTP request an event happened in, as the client's integrations record it
+    (``afissue_logging.integrations``): every field optional, every string scrubbed and
+    bounded by the client. ``query_string`` is decoded, with the values of sensitive
+    keys replaced by ``[Filtered]``; ``status`` is the response status when it was known
+    at the log call (500 for an unhandled exception). No headers, cookies or bodies."""
+
+    method: str
+    path: str
+    route: str
+    query_string: str
+    status: int
+    request_id: str
+    user_id: str
 
 
 # -- values Firestore stores as they are ------------------------------------------------

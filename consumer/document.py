@@ -6,7 +6,8 @@
     status ("open" | "resolved" | "ignored"), count,
     first_seen, last_seen (timestamps), environments, releases (bounded lists),
     latest {event_id, timestamp, received_at, message, message_template, description,
-            level, logger, exception {type, value, module, chain}, frames, context {...}},
+            level, logger, exception {type, value, module, chain}, frames, context {...},
+            request {method, path, route, query_string, status, request_id, user_id}},
     created_at, updated_at, regressed_at, status_history [{status, at, by, reason}],
     occurrence_seq (ring position of the next ``occurrences`` document)
 
@@ -105,6 +106,8 @@ def latest_payload(occurrence: Occurrence) -> dict[str, Any]:
     ):
         if name in event:
             payload[name] = event[name]
+    if isinstance(event.get("request"), dict):  # small: before frames spend the budget
+        payload["request"] = event["request"]
     exception = event.get("exception")
     if isinstance(exception, dict):
         payload["exception"] = {k: v for k, v in exception.items() if k != "frames"}

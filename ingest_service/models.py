@@ -41,6 +41,7 @@ __all__ = [
     "IssueEvent",
     "ItemError",
     "RejectedItem",
+    "RequestInfo",
     "check_dropped",
 ]
 
@@ -108,6 +109,27 @@ class ExceptionInfo(_Model):
     )
 
 
+class RequestInfo(_Model):
+    """The HTTP request the event happened in (the client's web integrations); every
+    field optional, strings bounded as the client bounds them."""
+
+    method: str | None = Field(default=None, max_length=wire.MAX_REQUEST_METHOD_CHARS)
+    path: str | None = Field(default=None, max_length=wire.MAX_REQUEST_PATH_CHARS)
+    route: str | None = Field(
+        default=None, max_length=wire.MAX_REQUEST_ROUTE_CHARS,
+        description="Route template or view, e.g. /orders/{order_id}.",
+    )
+    query_string: str | None = Field(
+        default=None, max_length=wire.MAX_REQUEST_QUERY_CHARS,
+        description="Decoded; values of sensitive keys are [Filtered] by the client.",
+    )
+    status: int | None = Field(
+        default=None, ge=100, le=599, description="Response status when known at the log call."
+    )
+    request_id: str | None = Field(default=None, max_length=wire.MAX_REQUEST_TEXT_CHARS)
+    user_id: str | None = Field(default=None, max_length=wire.MAX_REQUEST_TEXT_CHARS)
+
+
 class IssueEvent(_Model):
     """One occurrence of a problem (or ``count`` identical ones). Only ``title`` is required."""
 
@@ -152,6 +174,7 @@ class IssueEvent(_Model):
     extra: dict[str, JsonValue] | None = None
     trace_id: ShortText | None = None
     request_id: ShortText | None = None
+    request: RequestInfo | None = None
 
     @field_validator("timestamp")
     @classmethod

@@ -30,11 +30,18 @@ __all__ = [
     "pretty_json",
     "printable",
     "relative_time",
+    "request_view",
 ]
 
 _CONTEXT_FIELDS = (
     "environment", "release", "host", "pid", "thread", "logger", "level",
     "trace_id", "request_id", "reporter_id",
+)
+# The request's fields in the order a person reads them, with their labels.
+_REQUEST_FIELDS = (
+    ("method", "method"), ("path", "path"), ("route", "route"),
+    ("query_string", "query string"), ("status", "status"), ("request_id", "request id"),
+    ("user_id", "user id"),
 )
 # Terminal control characters (C0 without tab/newline, DEL, C1): a title or message
 # could otherwise move the cursor or recolour the terminal of whoever reads it.
@@ -186,6 +193,7 @@ class OccurrenceView:
     context: dict[str, Any]
     tags: dict[str, Any]
     extra: dict[str, Any]
+    request: dict[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def environment(self) -> str:
@@ -239,7 +247,20 @@ def occurrence_view(raw: Any) -> OccurrenceView:
         context=context,
         tags=_mapping(nested.get("tags")) or _mapping(data.get("tags")),
         extra=_mapping(nested.get("extra")) or _mapping(data.get("extra")),
+        request=request_view(data.get("request") or nested.get("request")),
     )
+
+
+def request_view(raw: Any) -> dict[str, str]:
+    """The request an occurrence happened in, as labelled text in reading order (only the
+    fields it has; ``{}`` for anything that is not a request object)."""
+    request = _mapping(raw)
+    view: dict[str, str] = {}
+    for name, label in _REQUEST_FIELDS:
+        value = request.get(name)
+        if isinstance(value, str | int) and not isinstance(value, bool) and value != "":
+            view[label] = str(value)
+    return view
 
 
 def printable(text: str) -> str:

@@ -45,7 +45,7 @@ def pipeline(
 # refuses as it is, so half the events get such a map drawn here.
 _keys = st.one_of(st.text(max_size=6), st.sampled_from(["", "__x__", "__name__"]))
 _values = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.floats(allow_nan=False), st.text(max_size=20),
+    st.one_of(st.none(), st.booleans(), st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=20),
               st.integers(min_value=-(2**70), max_value=2**70)),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_keys, inner, max_size=3),
     max_leaves=20,

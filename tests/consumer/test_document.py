@@ -117,6 +117,18 @@ class TestLatestPayload:
         assert isinstance(node, str)
         assert json.loads(node)
 
+    def test_request_is_kept_as_sent_even_beside_huge_frames(self) -> None:
+        """The request object is stored whole, ahead of frames that spend the size budget."""
+        request = {"method": "GET", "path": "/orders/7", "route": "/orders/{order_id}",
+                   "query_string": "page=2&token=[Filtered]", "status": 500}
+        frames = [{"filename": "x.py", "module": "x", "function": "f" * 1000, "lineno": 1,
+                   "context_line": "y" * 4000, "in_app": True}] * 90
+        event = make_event(request=request)
+        event["exception"]["frames"] = frames
+        payload = latest_payload(parse_occurrence(encode_event(event)))
+        assert payload["request"] == request
+        assert "request" not in latest_payload(parse_occurrence(encode_event(make_event())))
+
 
 class TestReadFields:
     """A flush reads only READ_FIELDS back; planning must not need anything else."""

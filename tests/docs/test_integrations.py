@@ -39,6 +39,7 @@ class Expected:
     needs: tuple[str, ...]
     run: str = "script"  # "script" | "gunicorn" | "server"
     request_path: str = "/"
+    request: dict[str, Any] | None = None  # the first text's event's request, when bound
 
 
 EXPECTED = {
@@ -47,21 +48,37 @@ EXPECTED = {
     "structlog-stdlib": Expected(
         "ledger", ("posting rejected", "plain stdlib error"), "ValueError", ("structlog",)
     ),
-    "flask": Expected(
-        "checkout", ("payment provider refused order o-77",), "RuntimeError", ("flask",)
+    "request-context": Expected(
+        "stock-wsgi", ("no stock level for /stock/sku-1",), "LookupError", (),
+        request={"method": "GET", "path": "/stock/sku-1", "query_string": "warehouse=3",
+                 "status": 500},
     ),
-    "django": Expected("shop-web", ("basket b-5 has no owner",), "LookupError", ("django",)),
+    "flask": Expected(
+        "checkout", ("payment provider refused order o-77",), "RuntimeError", ("flask",),
+        request={"method": "GET", "path": "/pay/o-77", "route": "/pay/<order_id>",
+                 "query_string": "coupon=SPRING", "status": 500},
+    ),
+    "django": Expected(
+        "shop-web", ("basket b-5 has no owner",), "LookupError", ("django",),
+        request={"method": "GET", "path": "/baskets/5", "route": "baskets/<int:basket_id>",
+                 "status": 500},
+    ),
     "gunicorn": Expected(
         "catalog", ("catalog index missing",), "RuntimeError", ("gunicorn",), run="gunicorn"
     ),
-    "celery": Expected("reports-worker", ("report 42 has no rows",), "ValueError", ("celery",)),
+    "celery": Expected(
+        "reports-worker", ("report 42 has no rows", "exited with 'signal 9 (SIGKILL)'"),
+        "ValueError", ("celery",),
+    ),
     "fastapi": Expected(
         "orders-api",
         ("order 7 not in cache",),
         "KeyError",
         ("fastapi", "uvicorn"),
         run="server",
-        request_path="/orders/7",
+        request_path="/orders/7?expand=lines",
+        request={"method": "GET", "path": "/orders/7", "route": "/orders/{order_id}",
+                 "query_string": "expand=lines", "status": 500},
     ),
 }
 
@@ -200,3 +217,5 @@ class TestIntegrationSnippets:
         assert occurrences == dict.fromkeys(expected.texts, 1), "reported more than once"
         first = found[expected.texts[0]][0]
         assert expected.exception in json.dumps(first.get("exception", {}))
+        if expected.request is not None:
+            assert first.get("request") == expected.request

@@ -48,6 +48,25 @@ class TestOpenApiDocument:
             [enum] = [option["enum"] for option in properties[field]["anyOf"] if "enum" in option]
             assert enum == list(vocabulary), field
 
+    def test_the_request_object_is_published_with_its_bounds(self, client: FlaskClient) -> None:
+        """An event's ``request`` is documented, with the wire's length and status bounds."""
+        document = client.get("/api/v1/openapi.json").get_json()
+        request = document["components"]["schemas"]["RequestInfo"]["properties"]
+        bounds = {
+            name: next(o["maxLength"] for o in request[name]["anyOf"] if "maxLength" in o)
+            for name in ("method", "path", "route", "query_string", "request_id", "user_id")
+        }
+        assert bounds == {
+            "method": wire.MAX_REQUEST_METHOD_CHARS,
+            "path": wire.MAX_REQUEST_PATH_CHARS,
+            "route": wire.MAX_REQUEST_ROUTE_CHARS,
+            "query_string": wire.MAX_REQUEST_QUERY_CHARS,
+            "request_id": wire.MAX_REQUEST_TEXT_CHARS,
+            "user_id": wire.MAX_REQUEST_TEXT_CHARS,
+        }
+        [status] = [o for o in request["status"]["anyOf"] if o.get("type") == "integer"]
+        assert (status["minimum"], status["maximum"]) == (100, 599)
+
 
 @pytest.fixture
 def api_schema(make_app: Any, settings: IngestSettings) -> Any:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import datetime as _dt
+from typing import Any
 
-from issue_store.present import occurrence_view, pretty_json, relative_time
+from hypothesis import given
+from hypothesis import strategies as st
+
+from issue_store.present import occurrence_view, pretty_json, relative_time, request_view
 from tests.issue_store import seed
 
 
@@ -124,3 +128,36 @@ class TestHelpers:
         """Values JSON cannot hold are shown as text."""
         text = pretty_json({"b": 1, "a": _dt.date(2026, 1, 2)})
         assert text == '{\n  "a": "2026-01-02",\n  "b": 1\n}'
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner,
+                                                                 max_size=4),
+    max_leaves=20,
+)
+
+
+class TestRequestView:
+    def test_fields_in_reading_order_with_labels(self) -> None:
+        """The stored request reads method, path, route, query, status, ids, in that order."""
+        view = occurrence_view(seed.occurrence(request={
+            "user_id": "u-3", "status": 500, "query_string": "page=2", "route": "/o/{id}",
+            "path": "/o/7", "method": "GET", "request_id": "r-1", "colour": "red",
+        }))
+        assert list(view.request.items()) == [
+            ("method", "GET"), ("path", "/o/7"), ("route", "/o/{id}"),
+            ("query string", "page=2"), ("status", "500"), ("request id", "r-1"),
+            ("user id", "u-3"),
+        ]
+
+    def test_an_occurrence_without_a_request_has_none(self) -> None:
+        """Older occurrences (and other events) show no request."""
+        assert occurrence_view(seed.occurrence()).request == {}
+
+    @given(raw=_JSON)
+    def test_any_stored_value_gives_text_or_nothing(self, raw: Any) -> None:
+        """Whatever is stored under ``request``, the view is labelled text and never raises."""
+        view = request_view(raw)
+        assert all(isinstance(v, str) and v for v in view.values())
+        assert occurrence_view({"request": raw}).request == view

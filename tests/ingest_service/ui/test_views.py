@@ -146,6 +146,22 @@ class TestIssueDetail:
         assert html.count('class="frame in-app"') == 1
         assert html.count('class="frame library"') == 2
 
+    def test_shows_the_request_of_the_latest_occurrence(
+        self, operator: FlaskClient, db: Any
+    ) -> None:
+        """The request block lists route, path, query and status, escaped; no request, no block."""
+        latest = seed.occurrence(request={
+            "method": "GET", "path": "/orders/7", "route": "/orders/{order_id}",
+            "query_string": "q=<b>&token=[Filtered]", "status": 500,
+        })
+        seed.put(db, "issues", seed.issue("a", latest=latest))
+        html = operator.get("/issues/a").get_data(as_text=True)
+        section = html[html.index("<h2>Request</h2>"):]
+        for text in ("/orders/{order_id}", "/orders/7", "q=&lt;b&gt;&amp;token=[Filtered]", "500"):
+            assert text in section, text
+        seed.put(db, "issues", seed.issue("b"))
+        assert "<h2>Request</h2>" not in operator.get("/issues/b").get_data(as_text=True)
+
     def test_unknown_issue_is_404(self, operator: FlaskClient) -> None:
         """An id with no document is a 404 page."""
         assert operator.get("/issues/nope").status_code == 404
