@@ -22,7 +22,7 @@ from typing import Any
 from afissue_logging.wire import STATUSES
 from issue_store.errors import FirestoreUnavailable, IssueNotFound
 from issue_store.present import (
-    OccurrenceView,
+    ExceptionView,
     format_table,
     occurrence_view,
     printable,
@@ -144,25 +144,35 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _traceback_lines(view: OccurrenceView) -> list[str]:
+def _traceback_lines(chain: list[ExceptionView], indent: str = "") -> list[str]:
+    """*chain* as Python prints a traceback; an exception group's sub-exceptions follow
+    it, each chain numbered and indented with ``| ``."""
     lines: list[str] = []
-    for exc in view.exceptions:
+    for exc in chain:
         if exc.frames:
-            lines.append("Traceback (most recent call last):")
+            lines.append(f"{indent}Traceback (most recent call last):")
         for frame in exc.frames:
             marker = ">" if frame.in_app else " "
             line = "?" if frame.lineno is None else str(frame.lineno)
             lines.append(
-                f"{marker} File \"{frame.filename or frame.module}\", line {line}, "
+                f"{indent}{marker} File \"{frame.filename or frame.module}\", line {line}, "
                 f"in {frame.function}"
             )
             if frame.context_line:
-                lines.append(f"    {frame.context_line}")
+                lines.append(f"{indent}    {frame.context_line}")
         if exc.frames_omitted:
-            lines.append(f"  [{exc.frames_omitted} frames omitted]")
-        lines.append(f"{exc.qualified_type}: {exc.value}" if exc.value else exc.qualified_type)
+            lines.append(f"{indent}  [{exc.frames_omitted} frames omitted]")
+        lines.append(
+            indent + (f"{exc.qualified_type}: {exc.value}" if exc.value else exc.qualified_type)
+        )
+        total = len(exc.children) + exc.children_omitted
+        for number, child in enumerate(exc.children, 1):
+            lines.append(f"{indent}+-- sub-exception {number} of {total} --")
+            lines += _traceback_lines(child, indent + "| ")
+        if exc.children_omitted:
+            lines.append(f"{indent}+-- {exc.children_omitted} more left out by the client --")
         if exc.leads_to:
-            lines += ["", exc.leads_to, ""]
+            lines += [indent, indent + exc.leads_to, indent]
     return lines
 
 
@@ -197,7 +207,9 @@ def _show_text(issue: Mapping[str, Any], occurrences: list[dict[str, Any]]) -> s
     if latest.message:
         out += ["", "message:", f"  {latest.message}"]
     if latest.exceptions:
-        out += ["", "exception (> in-app frame):", *_traceback_lines(latest)]
+        out += ["", "exception (> in-app frame):", *_traceback_lines(latest.exceptions)]
+    if latest.request:
+        out += ["", "request:", *(f"  {label}: {value}" for label, value in latest.request.items())]
     for title, values in (("context", latest.context), ("tags", latest.tags)):
         if values:
             out += ["", f"{title}:", *(f"  {k}: {v}" for k, v in sorted(values.items()))]

@@ -134,6 +134,39 @@ class TestShow:
         ):
             assert text in out, text
 
+    def test_shows_an_exception_groups_sub_exceptions(self, run: Run, db: Any) -> None:
+        """A TaskGroup's failure lists each sub-exception's chain, numbered and indented,
+        nested groups one level further."""
+        seed.put(db, "issues", seed.issue("g", latest=seed.task_group_occurrence()))
+        code, out, _ = run(["show", "g"])
+        assert code == 0
+        for text in (
+            "unhandled errors in a TaskGroup (3 sub-exceptions)",
+            "+-- sub-exception 1 of 3 --",
+            "| OSError: disk full",
+            "| The above exception was the direct cause of the following exception:",
+            "| RuntimeError: save failed",
+            "| KeyError: 'stock'",
+            "| +-- sub-exception 1 of 1 --",
+            "| | ValueError: row 3",
+        ):
+            assert text in out, text
+
+    def test_shows_the_request(self, run: Run, db: Any) -> None:
+        """The request the latest occurrence happened in is listed; none, no block."""
+        latest = seed.occurrence(request={
+            "method": "GET", "path": "/orders/7", "route": "/orders/{order_id}",
+            "query_string": "q=1&token=[Filtered]", "status": 500,
+        })
+        seed.put(db, "issues", seed.issue("a", latest=latest))
+        seed.put(db, "issues", seed.issue("b"))
+        _, out, _ = run(["show", "a"])
+        block = out[out.index("request:"):]
+        for text in ("method: GET", "path: /orders/7", "route: /orders/{order_id}",
+                     "query string: q=1&token=[Filtered]", "status: 500"):
+            assert text in block, text
+        assert "request:" not in run(["show", "b"])[1]
+
     def test_json_has_document_and_occurrences(self, run: Run, db: Any) -> None:
         """``show --json`` prints the whole document with its recent occurrences."""
         seed.put(db, "issues", seed.issue("a"), occurrences=1)
