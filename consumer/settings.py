@@ -89,6 +89,12 @@ class ConsumerSettings:
         "Allocations between young garbage collections in a consumer process (Python's "
         "default: 700); start-up objects are frozen. 0 leaves the collector alone.",
     )
+    alerts_file: str | None = server_env.ALERTS_FILE.field(
+        "Consumer: decides the alerts in its flushes (no rules: no outbox writes)."
+    )
+    alert_webhook_url: str | None = server_env.ALERT_WEBHOOK_URL.field("Consumer.")
+    alert_webhook_secret: str | None = server_env.ALERT_WEBHOOK_SECRET.field("Consumer.")
+    alerts_collection: str = server_env.ALERTS_COLLECTION.field("Consumer: writes alerts there.")
     kafka_extra: str = setting(
         "", "AFISSUE_CONSUMER_KAFKA_CONFIG",
         "Extra librdkafka consumer properties, `key=value` pairs separated by commas.",
