@@ -58,6 +58,13 @@ def _cmd_consumer(args: argparse.Namespace) -> int:
     return consumer_main(os.environ)
 
 
+def _cmd_notifier(args: argparse.Namespace) -> int:
+    from notifier.main import main as notifier_main
+
+    # The same process as `python -m notifier`: logging, settings, rules, signals.
+    return notifier_main(os.environ)
+
+
 def _cmd_token_new(args: argparse.Namespace) -> int:
     from ingest_service.errors import IngestConfigError
     from ingest_service.tokens import new_token
@@ -209,6 +216,11 @@ def _parser() -> argparse.ArgumentParser:
 
     consumer = sub.add_parser("consumer", help="run one consumer of the Kafka consumer group")
     consumer.set_defaults(func=_cmd_consumer)
+
+    notifier = sub.add_parser(
+        "notifier", help="deliver pending alerts (webhook, Slack, email); run one or more"
+    )
+    notifier.set_defaults(func=_cmd_notifier)
 
     from afissue.issues_cli import add_issues_commands
 

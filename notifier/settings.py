@@ -25,22 +25,10 @@ class NotifierSettings:
     firestore_emulator_host: str | None = server_env.FIRESTORE_EMULATOR_HOST.field("Notifier.")
     redis_url: str = server_env.REDIS_URL.field("Notifier: per-channel rate limits.")
     log_level: str = server_env.LOG_LEVEL.field("`afissue notifier`.")
-    alerts_collection: str = setting(
-        "alerts", "AFISSUE_ALERTS_COLLECTION",
-        "Firestore collection of the alert outbox documents (written by the consumers).",
-    )
-    alerts_file: str | None = setting(
-        None, "AFISSUE_ALERTS_FILE",
-        "Alert rules and channels, TOML or YAML (docs/alerts.md); validated at start.",
-    )
-    webhook_url: str | None = setting(
-        None, "AFISSUE_ALERT_WEBHOOK_URL",
-        "Shortcut: every new issue and regression to this generic webhook.",
-    )
-    webhook_secret: str | None = setting(
-        None, "AFISSUE_ALERT_WEBHOOK_SECRET",
-        "Standard Webhooks secret (`whsec_` + base64) of the shortcut's webhook.",
-    )
+    alerts_collection: str = server_env.ALERTS_COLLECTION.field("Notifier: delivers it.")
+    alerts_file: str | None = server_env.ALERTS_FILE.field("Notifier: its channels.")
+    webhook_url: str | None = server_env.ALERT_WEBHOOK_URL.field("Notifier.")
+    webhook_secret: str | None = server_env.ALERT_WEBHOOK_SECRET.field("Notifier.")
     ui_base_url: str | None = setting(
         None, "AFISSUE_UI_BASE_URL",
         "Base URL of the web UI in alert links (default: the ingest API on 127.0.0.1).",

@@ -33,6 +33,8 @@ class HttpReceiver:
     def __init__(self) -> None:
         self.port = free_port()
         self.requests: list[Received] = []
+        #: Every POST that reached the receiver, answered 2xx or not.
+        self.hits = 0
         self.status = 200
         self.retry_after: str | None = None
         self._lock = threading.Lock()
@@ -51,6 +53,8 @@ class HttpReceiver:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(length)
                 status = receiver.status
+                with receiver._lock:
+                    receiver.hits += 1
                 if status < 300:
                     with receiver._lock:
                         receiver.requests.append(
