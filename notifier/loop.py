@@ -35,11 +35,16 @@ from notifier.lease import Leases, lease_free
 from notifier.message import AlertMessage, Digest, alert_message
 from notifier.ratelimit import RateLimiter
 
-__all__ = ["DeliveryLoop"]
+__all__ = ["PENDING_FILTER", "PENDING_ORDER", "DeliveryLoop"]
 
 log = logging.getLogger("notifier")
 
 _Results = dict[str, dict[str, dict[str, Any]]]  # alert id -> channel -> new entry
+
+#: The pending-alerts query: an equality filter and an ascending sort, which needs the
+#: composite index (state, created_at) in firestore.indexes.json.
+PENDING_FILTER = ("state", "==", STATE_PENDING)
+PENDING_ORDER = "created_at"
 
 
 def _utcnow() -> datetime.datetime:
@@ -98,8 +103,8 @@ class DeliveryLoop:
 
         query = (
             self.db.collection(self.collection)
-            .where(filter=FieldFilter("state", "==", STATE_PENDING))
-            .order_by("created_at")
+            .where(filter=FieldFilter(*PENDING_FILTER))
+            .order_by(PENDING_ORDER)
             .limit(self.scan_limit)
         )
         found = []
