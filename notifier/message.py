@@ -33,6 +33,7 @@ _TRIGGER_HEADLINES = {
     "regression": "Regression",
     "count": "Count crossed",
     "velocity": "Velocity",
+    "test": "Test alert",
 }
 
 
