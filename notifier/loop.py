@@ -33,6 +33,7 @@ from notifier.channels import DeliveryError, Sender
 from notifier.delivery import RetryPolicy, deferred, delivered, due_channels, failed
 from notifier.lease import Leases, lease_free
 from notifier.message import AlertMessage, Digest, alert_message
+from notifier.metrics import Metrics
 from notifier.ratelimit import RateLimiter
 
 __all__ = ["PENDING_FILTER", "PENDING_ORDER", "DeliveryLoop"]
@@ -70,6 +71,7 @@ class DeliveryLoop:
         scan_limit: int = 500,
         clock: Callable[[], datetime.datetime] = _utcnow,
         rng: random.Random | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.db = db
         self.collection = collection
@@ -84,6 +86,7 @@ class DeliveryLoop:
         self.scan_limit = scan_limit
         self._clock = clock
         self._rng = rng or random.Random()
+        self.metrics = metrics or Metrics()
 
     def run(self, stop: threading.Event, poll_interval: float = 1.0) -> None:
         """Pass after pass until *stop* is set; idle passes wait *poll_interval*. A pass
@@ -91,6 +94,8 @@ class DeliveryLoop:
         while not stop.is_set():
             try:
                 handled = self.run_once()
+                self.metrics.passes.inc()
+                self.metrics.last_pass.set_to_current_time()
             except Exception:
                 log.exception("delivery pass failed; retrying")
                 handled = 0
@@ -159,6 +164,7 @@ class DeliveryLoop:
             )
             for alert_id, _, entry in items:
                 results[alert_id][channel] = deferred(entry, until)
+            self.metrics.held.labels(channel).inc(len(items))
             log.info("%d alerts to %s held back by its rate limit until %s",
                      len(items), channel, until.isoformat())
             return
@@ -169,6 +175,7 @@ class DeliveryLoop:
             broken = self._send(sender, message, broken)
             if broken is None:
                 results[alert_id][channel] = delivered(entry, self._clock())
+                self.metrics.delivered.labels(channel).inc()
                 log.info("Delivered alert %s to %s: %s", alert_id, channel, message.summary(120))
             else:
                 self._record_failure(results, alert_id, channel, entry, broken)
@@ -183,6 +190,8 @@ class DeliveryLoop:
                 else:
                     self._record_failure(results, alert_id, channel, entry, broken)
             if broken is None:
+                self.metrics.delivered.labels(channel).inc(len(held))
+                self.metrics.digests.labels(channel).inc()
                 log.info("Delivered a digest of %d alerts to %s (%s)",
                          len(held), channel, digest.idempotency_id)
 
@@ -212,7 +221,9 @@ class DeliveryLoop:
         new = failed(entry, str(error), self._clock(), self.policy,
                      retry_after=error.retry_after, rng=self._rng)
         results[alert_id][channel] = new
+        self.metrics.failed.labels(channel).inc()
         if new["state"] == CHANNEL_DEAD:
+            self.metrics.dead.labels(channel).inc()
             log.error("Alert %s to %s is dead after %d attempts: %s",
                       alert_id, channel, new["attempts"], error)
         else:

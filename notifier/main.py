@@ -89,7 +89,10 @@ def main(environ: Mapping[str, str] | None = None) -> int:
     names = ", ".join(f"{n} ({c.type})" for n, c in sorted(config.channels.items())) or "none"
     log.info("notifier %s delivering %s/%s; channels: %s", settings.owner,
              settings.firestore_project, settings.alerts_collection, names)
-    build_loop(settings, config).run(stop, settings.poll_interval)
+    loop = build_loop(settings, config)
+    if settings.metrics_port:
+        loop.metrics.serve(settings.metrics_port)
+    loop.run(stop, settings.poll_interval)
     log.info("notifier %s stopped", settings.owner)
     return 0
 

@@ -59,6 +59,9 @@ class NotifierSettings:
     send_timeout: float = setting(
         10.0, "AFISSUE_NOTIFIER_SEND_TIMEOUT", "Timeout (s) of one HTTP or SMTP delivery."
     )
+    metrics_port: int = setting(
+        0, "AFISSUE_NOTIFIER_METRICS_PORT", "Port of the Prometheus /metrics endpoint (0 = off)."
+    )
     replica_id: str | None = setting(
         None, "AFISSUE_NOTIFIER_REPLICA_ID",
         "Name of this replica in leases (default: host name and process id).",

@@ -131,12 +131,15 @@ class TestDelivery:
         """A receiver that always answers 500 gets max_attempts tries, then the alert is dead."""
         receiver.status = 500
         write_alert()
-        documents = _until_done(make_loop(policy=RetryPolicy(3, 0.01, 0.05)), db)
+        loop = make_loop(policy=RetryPolicy(3, 0.01, 0.05))
+        documents = _until_done(loop, db)
         [document] = documents.values()
         assert document["channels"]["ops"]["state"] == "dead"
         assert document["channels"]["ops"]["attempts"] == 3
         assert "HTTP 500" in document["channels"]["ops"]["last_error"]
         assert receiver.hits == 3
+        assert loop.metrics.value("afissue_notifier_failed_attempts_total", channel="ops") == 3
+        assert loop.metrics.value("afissue_notifier_dead_total", channel="ops") == 1
 
     def test_an_unconfigured_channel_ends_dead_not_stuck(
         self, db: Any, make_loop: Callable[..., DeliveryLoop]
@@ -162,7 +165,10 @@ class TestRateLimitDigest:
         base = datetime.datetime.now(datetime.UTC)
         ids = [write_alert(issue=f"i{k}", created_at=base + datetime.timedelta(milliseconds=k))
                for k in range(10)]
-        make_loop(rate_limit=RateLimit(count=3, per_seconds=3600)).run_once()
+        loop = make_loop(rate_limit=RateLimit(count=3, per_seconds=3600))
+        loop.run_once()
+        assert loop.metrics.value("afissue_notifier_digests_total", channel="ops") == 1
+        assert loop.metrics.value("afissue_notifier_delivered_total", channel="ops") == 10
         requests = receiver.received()
         assert len(requests) == 3
         assert [r.headers["webhook-id"] for r in requests[:2]] == [f"{i}/ops" for i in ids[:2]]

@@ -7,12 +7,14 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
-from afissue.services import FirestoreEmulator
+from afissue.services import FirestoreEmulator, free_port
 from tests.notifier.conftest import SECRET, outbox_document
 from tests.notifier.receivers import HttpReceiver
+from tests.pipeline import wait_for
 
 
 def _environment(**extra: str) -> dict[str, str]:
@@ -53,7 +55,8 @@ class TestProcess:
         redis_url: str, receiver: HttpReceiver,
     ) -> None:
         """With only AFISSUE_ALERT_WEBHOOK_URL/SECRET set, a pending alert reaches the
-        receiver, its document ends done, and SIGTERM exits 0."""
+        receiver, its document ends done, /metrics counts it, and SIGTERM exits 0."""
+        metrics_port = free_port()
         env = _environment(
             FIRESTORE_EMULATOR_HOST=firestore_emulator.host_port,
             AFISSUE_FIRESTORE_PROJECT=firestore_project,
@@ -62,6 +65,7 @@ class TestProcess:
             AFISSUE_ALERT_WEBHOOK_SECRET=SECRET,
             AFISSUE_NOTIFIER_POLL_INTERVAL="0.2",
             AFISSUE_UI_BASE_URL="https://afissue.example",
+            AFISSUE_NOTIFIER_METRICS_PORT=str(metrics_port),
         )
         document = outbox_document(channels=("webhook",))
         db.collection("alerts").document(document["alert_id"]).set(document)
@@ -77,6 +81,14 @@ class TestProcess:
             [request] = receiver.received()
             assert request.headers["webhook-id"] == f"{document['alert_id']}/webhook"
             assert request.json()["data"]["url"].startswith("https://afissue.example/issues/")
+            url = f"http://127.0.0.1:{metrics_port}/metrics"
+
+            def exposition() -> str:
+                with urllib.request.urlopen(url, timeout=5) as response:
+                    return str(response.read().decode())
+
+            sample = 'afissue_notifier_delivered_total{channel="webhook"} 1.0'
+            assert wait_for(lambda: sample in exposition(), timeout=10), exposition()
         finally:
             proc.send_signal(signal.SIGTERM)
             output = proc.communicate(timeout=30)[0]
