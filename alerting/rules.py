@@ -282,7 +282,7 @@ def _check_secret(secret: str, where: str) -> None:
         key = base64.b64decode(secret.removeprefix(_SECRET_PREFIX), validate=True)
     except (binascii.Error, ValueError):
         key = b""
-    if not secret.startswith(_SECRET_PREFIX) or len(key) < 16:
+    if not secret.startswith(_SECRET_PREFIX) or not 16 <= len(key) <= 64:
         raise RulesError(f"{where}: expected 'whsec_' followed by the base64 of 16 to 64 bytes")
 
 
