@@ -76,6 +76,12 @@ class TestDevDemo:
         [logs] = [line for line in lines if line.startswith("logs: ")]
         log_dir = Path(logs.removeprefix("logs: ").split(" ")[0])
         assert "Created issue" in (log_dir / "consumer.log").read_text(), logs
+        # Alerts: one "new issue" alert per issue reached the local receiver, signed.
+        issues = int(re.findall(r"^(\d+) issues in Firestore", result.stdout, flags=re.M)[0])
+        alerts = [line for line in lines if line.startswith("alert | New issue: ")]
+        assert len(alerts) == issues, result.stdout
+        assert f"{issues} alerts received by the local receiver" in result.stdout
+        assert "Delivered alert" in (log_dir / "notifier.log").read_text()
 
 
 class TestDevWithoutConsumer:
