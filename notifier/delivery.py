@@ -41,9 +41,9 @@ _ERROR_LIMIT = 500
 class RetryPolicy:
     """Exponential backoff with full jitter, bounded, and a bounded number of attempts."""
 
-    max_attempts: int = 8
+    max_attempts: int = 15
     initial: float = 5.0
-    maximum: float = 600.0
+    maximum: float = 1800.0
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:

@@ -35,14 +35,14 @@ class NotifierSettings:
     )
     ingest_port: int = server_env.INGEST_PORT.field("Notifier: the default base URL of links.")
     max_attempts: int = setting(
-        8, "AFISSUE_NOTIFIER_MAX_ATTEMPTS", "Attempts per alert and channel before it is dead."
+        15, "AFISSUE_NOTIFIER_MAX_ATTEMPTS", "Attempts per alert and channel before it is dead."
     )
     backoff_initial: float = setting(
         5.0, "AFISSUE_NOTIFIER_BACKOFF_INITIAL",
         "Ceiling (s) of the first retry delay; doubles per attempt, full jitter.",
     )
     backoff_max: float = setting(
-        600.0, "AFISSUE_NOTIFIER_BACKOFF_MAX", "Longest retry delay (s) of an alert."
+        1800.0, "AFISSUE_NOTIFIER_BACKOFF_MAX", "Longest retry delay (s) of an alert."
     )
     lease_seconds: float = setting(
         120.0, "AFISSUE_NOTIFIER_LEASE_SECONDS",
