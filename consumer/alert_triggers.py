@@ -85,12 +85,12 @@ def plan_alerts(
     before = stored.get("count") if existing is not None else 0
     before = before if isinstance(before, int) else 0
     after = before + delta.count
-    issue = _summary(event, stored, plan, after, delta)
     alerts: list[dict[str, Any]] = []
 
     def fire(trigger: str, n: int, rules: list[Rule], detail: dict[str, Any],
              slug: str | None = None) -> None:
         if rules:
+            issue = _summary(event, stored, plan, after, delta)
             alerts.append(new_outbox_document(
                 issue_id=delta.issue_id, trigger=trigger, n=n,
                 rule_names=[r.name for r in rules],

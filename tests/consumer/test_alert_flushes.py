@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from afissue_logging.wire import encode_event
-from alerting.rules import AlertConfig, Channel, Rule
+from alerting.rules import AlertConfig, Channel, Rule, Velocity
 from consumer.coalesce import PartitionBatch
 from consumer.flushes import max_issues_per_batch
 from consumer.occurrence import parse_occurrence
@@ -23,7 +23,8 @@ from tests.consumer.helpers import make_event
 
 CONFIG = AlertConfig(
     {"ops": Channel("ops", "webhook", url="http://127.0.0.1:9/hook")},
-    [Rule("all", frozenset({"new", "regression", "count"}), ("ops",))],
+    [Rule("all", frozenset({"new", "regression", "count"}), ("ops",)),
+     Rule("burst", frozenset({"velocity"}), ("ops",), velocity=Velocity(100, 5))],
 )
 
 
@@ -145,6 +146,17 @@ class TestAlertFlushes:
         outbox.delete_issue("a")
         assert outbox.flush(_batch(outbox.settings, 1, {"a": 1})) == []
         assert outbox.alerts()["a:new:0"] == old
+
+    def test_state_is_read_back_from_the_store(self, outbox: Outbox) -> None:
+        """Thresholds and velocity build on what earlier flushes stored: a count crosses
+        10 across two flushes once, and a burst spread over flushes fires once."""
+        assert outbox.flush(_batch(outbox.settings, None, {"a": 6})) == ["a:new:0"]
+        assert outbox.flush(_batch(outbox.settings, 1, {"a": 6})) == ["a:count:1"]
+        assert outbox.flush(_batch(outbox.settings, 2, {"a": 60})) == []
+        assert outbox.flush(_batch(outbox.settings, 3, {"a": 60})) == [
+            "a:count:2", "a:velocity:burst:1"]
+        assert outbox.flush(_batch(outbox.settings, 4, {"a": 60})) == []
+        assert outbox.alerts()["a:velocity:burst:1"]["detail"]["events"] == 132
 
     def test_no_rules_no_outbox(self, silent: Outbox) -> None:
         """Without rules a flush writes issues, rings and the checkpoint only."""
