@@ -3,10 +3,10 @@
 ``emit`` runs on the application's thread, so it only snapshots the record and hands it
 to the process-wide sender with ``put_nowait``. It never raises, never blocks and never
 recurses: records of the handler's own loggers and of the HTTP stack, records emitted by
-the sender thread itself, records already reported by :class:`IssueProcessor`, and
-records of an exception object that was already reported (:mod:`._reported`) are
-ignored. Unless ``capture_uncaught=False``, the handler also reports uncaught exceptions
-(:mod:`._uncaught`) until it is closed.
+the sender thread itself, and records already reported by :class:`IssueProcessor` are
+ignored; a record of an exception object that was already reported is skipped by the
+sender (:mod:`._reported`). Unless ``capture_uncaught=False``, the handler also reports
+uncaught exceptions (:mod:`._uncaught`) until it is closed.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from typing import Any
 
 from afissue_logging import _uncaught
 from afissue_logging._registry import get_sender
-from afissue_logging._reported import claim
 from afissue_logging._sender import Sender
 from afissue_logging._snapshot import REPORTED_MARKER, snapshot_record
 from afissue_logging._transport import Transport
@@ -127,9 +126,6 @@ class IssueHandler(logging.Handler):
                 or threading.get_ident() == self._sender.thread_ident
                 or _already_reported(record)
             ):
-                return
-            exc_info = record.exc_info
-            if exc_info and exc_info[1] is not None and not claim(exc_info[1]):
                 return
             self._sender.submit(snapshot_record(record))
         except Exception:  # noqa: BLE001 - logging must never break the application

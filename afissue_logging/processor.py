@@ -20,7 +20,6 @@ from typing import Any
 
 from afissue_logging import _uncaught
 from afissue_logging._registry import get_sender
-from afissue_logging._reported import claim
 from afissue_logging._sender import Sender
 from afissue_logging._snapshot import REPORTED_MARKER, snapshot_event_dict
 from afissue_logging._transport import Transport
@@ -109,12 +108,8 @@ class IssueProcessor:
                 return event_dict
             name = getattr(logger, "name", "")
             snap = snapshot_event_dict(name if isinstance(name, str) else "", method_name, event_dict)
-            if snap.exc_info is None:
-                if "exception" in event_dict:
-                    self._warned("formatted", _FORMATTED_TOO_EARLY)
-            elif not claim(snap.exc_info[1]):
-                event_dict[REPORTED_MARKER] = True
-                return event_dict
+            if snap.exc_info is None and "exception" in event_dict:
+                self._warned("formatted", _FORMATTED_TOO_EARLY)
             self._sender.submit(snap)
             event_dict[REPORTED_MARKER] = True
         except Exception:  # noqa: BLE001 - logging must never break the application
