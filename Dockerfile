@@ -15,6 +15,7 @@ RUN python -m venv /opt/afissue
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY afissue_logging ./afissue_logging
+COPY alerting ./alerting
 COPY issue_store ./issue_store
 COPY ingest_service ./ingest_service
 COPY consumer ./consumer

@@ -14,6 +14,10 @@ from __future__ import annotations
 from afissue_logging.config import SharedSetting
 
 __all__ = [
+    "ALERTS_COLLECTION",
+    "ALERTS_FILE",
+    "ALERT_WEBHOOK_SECRET",
+    "ALERT_WEBHOOK_URL",
     "FIRESTORE_COLLECTION",
     "FIRESTORE_EMULATOR_HOST",
     "FIRESTORE_PROJECT",
@@ -59,6 +63,29 @@ SECRET_KEY = SharedSetting(
     "Flask secret key signing the web UI's session cookie (login and CSRF token); random "
     "per process when unset, so set it when several workers serve the UI.",
 )
+ALERTS_FILE = SharedSetting(
+    "AFISSUE_ALERTS_FILE",
+    None,
+    "Alert rules file (`.toml`, `.yaml` or `.yml`; docs/alerts.md), validated at start: a "
+    "bad file stops the process with one line naming the rule and field.",
+)
+ALERT_WEBHOOK_URL = SharedSetting(
+    "AFISSUE_ALERT_WEBHOOK_URL",
+    None,
+    "Shortcut: every new issue and regression to this generic webhook (channel `webhook`, "
+    "rule `default`), in addition to the rules file's.",
+)
+ALERT_WEBHOOK_SECRET = SharedSetting(
+    "AFISSUE_ALERT_WEBHOOK_SECRET",
+    None,
+    "Signing secret of the shortcut webhook (`whsec_` + base64, Standard Webhooks); unset: "
+    "unsigned.",
+)
+ALERTS_COLLECTION = SharedSetting(
+    "AFISSUE_ALERTS_COLLECTION",
+    "alerts",
+    "Firestore collection of the alert outbox (same project as the issues).",
+)
 
 #: Every shared declaration, in the order the configuration reference lists them.
 SHARED: tuple[SharedSetting, ...] = (
@@ -71,4 +98,8 @@ SHARED: tuple[SharedSetting, ...] = (
     INGEST_PORT,
     LOG_LEVEL,
     SECRET_KEY,
+    ALERTS_FILE,
+    ALERT_WEBHOOK_URL,
+    ALERT_WEBHOOK_SECRET,
+    ALERTS_COLLECTION,
 )

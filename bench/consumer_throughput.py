@@ -109,7 +109,19 @@ class _ConsumerRun:
     issue_writes: list[int]  # issue-document writes per flush
 
 
-def _consumer_rate(settings: Any, count: int) -> _ConsumerRun:
+def _alert_rules() -> Any:
+    """Rules that evaluate every trigger on every issue write (``--alerts``): the decision
+    path runs at each flush, the outbox is written only when an alert fires."""
+    from alerting.rules import AlertConfig, Channel, Rule, Velocity
+
+    return AlertConfig(
+        {"ops": Channel("ops", "webhook", url="http://127.0.0.1:9/hook")},
+        [Rule("bench", frozenset({"new", "regression", "count", "velocity"}), ("ops",),
+              velocity=Velocity(1_000_000, 5))],
+    )
+
+
+def _consumer_rate(settings: Any, count: int, alerts: Any = None) -> _ConsumerRun:
     """The real consumer (claim, coalesce, write, checkpoint) on *count* events."""
     from consumer.coalesce import PartitionBatch
     from consumer.runtime import tune_gc
@@ -126,7 +138,7 @@ def _consumer_rate(settings: Any, count: int) -> _ConsumerRun:
             issue_writes.append(result.issue_writes)
             return result
 
-    worker = Worker(settings, store=Recording(settings))
+    worker = Worker(settings, store=Recording(settings, alerts=alerts), alerts=alerts)
     tune_gc(settings.gc_threshold)  # as run_consumer does in an `afissue consumer` process
     stop = threading.Event()
     thread = threading.Thread(target=worker.run, args=(stop,))
@@ -164,8 +176,9 @@ def _firestore_total(settings: Any) -> int:
         client.close()
 
 
-def run() -> list[dict[str, Any]]:
-    """Measure, then return the table rows."""
+def run(alerts: bool = False) -> list[dict[str, Any]]:
+    """Measure, then return the table rows; with *alerts*, the consumer decides alerts
+    under rules that evaluate every trigger."""
     from afissue.services import FirestoreEmulator, RedisServer
     from afissue.services.kafka_mock import MockCluster
     from consumer.driver import kafka_config
@@ -186,7 +199,7 @@ def run() -> list[dict[str, Any]]:
         )
         conf = {k: v for k, v in kafka_config(settings).items() if k != "group.id"}
         bare = _bare_rate(conf, topic, N_EVENTS)
-        run = _consumer_rate(settings, N_EVENTS)
+        run = _consumer_rate(settings, N_EVENTS, _alert_rules() if alerts else None)
         stored = _firestore_total(settings)
 
         small_topic = f"bench.small.{uuid.uuid4().hex[:8]}"
@@ -229,6 +242,8 @@ def run() -> list[dict[str, Any]]:
 
 
 if __name__ == "__main__":
+    import sys
+
     from bench._table import format_rows
 
-    print(format_rows(run()))
+    print(format_rows(run(alerts="--alerts" in sys.argv[1:])))

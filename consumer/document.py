@@ -8,8 +8,10 @@
     latest {event_id, timestamp, received_at, message, message_template, description,
             level, logger, exception {type, value, module, chain}, frames, context {...},
             request {method, path, route, query_string, status, request_id, user_id}},
-    created_at, updated_at, regressed_at, status_history [{status, at, by, reason}],
-    occurrence_seq (ring position of the next ``occurrences`` document)
+    created_at, updated_at, regressed_at, regressions (times reopened),
+    status_history [{status, at, by, reason}],
+    occurrence_seq (ring position of the next ``occurrences`` document),
+    alert_velocity {rule slug: {...}} (only with velocity alert rules, ``consumer.alert_triggers``)
 
 ``{collection}/{issue_id}/occurrences/{00..N-1}``: a ring of the most recent flush
 windows' latest occurrence, each with ``coalesced_count`` (occurrences in that window).
@@ -47,6 +49,8 @@ __all__ = [
 READ_FIELDS = (
     "status", "status_history", "occurrence_seq", "first_seen", "last_seen", "level",
     "environments", "releases",
+    # what alert decisions build on (consumer.alert_triggers)
+    "count", "regressions", "alert_velocity",
 )
 
 #: Budgets of the latest occurrence, stored twice (issue and ring document): Firestore
@@ -173,6 +177,7 @@ def plan_issue_write(
             "created_at": now,
             "updated_at": now,
             "regressed_at": None,
+            "regressions": 0,
             "status_history": [lifecycle.status_entry(lifecycle.OPEN, now, "consumer", "first seen")],
             "occurrence_seq": 1,
         }

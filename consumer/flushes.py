@@ -25,7 +25,7 @@ from consumer.quarantine import Quarantine
 from consumer.settings import MAX_WRITES_PER_BATCH, WRITES_PER_ISSUE, ConsumerSettings
 from consumer.store import FlushResult, IssueWriter
 
-__all__ = ["Commits", "Flushes", "Rewind"]
+__all__ = ["Commits", "Flushes", "Rewind", "max_issues_per_batch"]
 
 log = logging.getLogger("consumer")
 
@@ -45,9 +45,10 @@ class Commits(Protocol):
         ...
 
 
-def _writes(batch: PartitionBatch) -> int:
-    """Firestore writes of *batch* at most: per issue and the checkpoint."""
-    return WRITES_PER_ISSUE * len(batch.issues) + 1
+def max_issues_per_batch(settings: ConsumerSettings, writes_per_issue: int) -> int:
+    """Distinct issues a partition's batch may hold so that its flush fits one Firestore
+    batch when each issue costs *writes_per_issue* (more when alerts are configured)."""
+    return max(1, min(settings.max_batch_issues, (MAX_WRITES_PER_BATCH - 1) // writes_per_issue))
 
 
 class Flushes:
@@ -64,8 +65,12 @@ class Flushes:
         metrics: Metrics,
         rewind: Rewind,
         clock: Callable[[], float] = time.monotonic,
+        writes_per_issue: int = WRITES_PER_ISSUE,
     ) -> None:
+        """*writes_per_issue*: the most Firestore writes one issue costs in a flush (its
+        document, its ring document, and the alerts it may fire)."""
         self.settings = settings
+        self.writes_per_issue = writes_per_issue
         self.metrics = metrics
         self._batches = batches
         self._store = store
@@ -136,10 +141,14 @@ class Flushes:
             return
         self._confirm_dead_letters()
         now = self._clock()
-        for group in group_for_flights(batches, _writes, MAX_WRITES_PER_BATCH):
+        for group in group_for_flights(batches, self._writes, MAX_WRITES_PER_BATCH):
             for batch in group:
                 self._flushed_at[batch.partition] = now
             self._inflight.start([batch.detach() for batch in group], self._store.flush)
+
+    def _writes(self, batch: PartitionBatch) -> int:
+        """Firestore writes of *batch* at most: per issue and the checkpoint."""
+        return self.writes_per_issue * len(batch.issues) + 1
 
     def _confirm_dead_letters(self) -> None:
         try:
@@ -208,6 +217,9 @@ class Flushes:
         for issue_id in result.regressed:
             log.info("Issue %s regressed: reopened by a new occurrence", issue_id)
             self.metrics.regressed.inc()
+        for alert in result.alerts:
+            log.info("Alert %s decided", alert)
+            self.metrics.alerts.inc()
         offsets: dict[int, int] = {}
         for batch in written:
             if batch.partition not in self._batches:

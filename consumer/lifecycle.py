@@ -1,6 +1,7 @@
 """Issue status transitions driven by new occurrences.
 
-A new occurrence of a *resolved* issue reopens it (a regression); an *ignored* issue keeps
+A new occurrence of a *resolved* issue reopens it (a regression, numbered by the issue's
+``regressions`` field: the id of its alert, ``consumer.alert_triggers``); an *ignored* issue keeps
 counting and stays ignored; an *open* one stays open.
 """
 
@@ -38,11 +39,14 @@ def on_occurrence(
     if existing.get("status") != RESOLVED:
         return None
     history = list(existing.get("status_history") or [])
+    before = existing.get("regressions")
+    regressions = (before if isinstance(before, int) and not isinstance(before, bool) else 0) + 1
     history.append(status_entry(OPEN, now, BY_CONSUMER, "regression"))
     return StatusChange(
         {
             "status": OPEN,
             "regressed_at": now,
+            "regressions": regressions,
             "status_history": history[-max_history:],
         }
     )

@@ -29,6 +29,9 @@ class Metrics:
         self.regressed = Counter(
             "afissue_consumer_issues_regressed", "Resolved issues reopened by a new occurrence.",
             registry=r)
+        self.alerts = Counter(
+            "afissue_consumer_alerts_decided", "Alerts written to the outbox by a flush.",
+            registry=r)
         self.issue_writes = Counter(
             "afissue_consumer_issue_writes", "Issue documents written (one per issue per flush).",
             registry=r)

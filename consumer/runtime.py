@@ -63,16 +63,20 @@ def main(environ: Mapping[str, str] | None = None) -> int:
     """Run one consumer configured from *environ* (default ``os.environ``) until SIGTERM
     or SIGINT, which finish the batch, flush and commit; the exit status.
 
-    A setting that cannot be used is one line on stderr and exit status 2.
+    A setting that cannot be used, or an invalid alert rules file, is one line on stderr
+    and exit status 2.
     """
+    from alerting.rules import RulesError
     from consumer import ConsumerSettings, run_consumer
+    from consumer.settings import load_alert_rules
 
     environ = os.environ if environ is None else environ
     try:
         process = from_env(ProcessSettings, environ)
         configure_logging(process.log_level)
         settings = ConsumerSettings.from_env(environ)
-    except (SettingsError, LogLevelError) as exc:
+        alerts = load_alert_rules(settings, environ)
+    except (SettingsError, LogLevelError, RulesError) as exc:
         print(f"consumer: {exc}", file=sys.stderr)
         return 2
     stop = threading.Event()
@@ -83,7 +87,9 @@ def main(environ: Mapping[str, str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    run_consumer(settings, stop, own_process=True)
+    if alerts.enabled:
+        log.info("alert rules: %s", ", ".join(rule.name for rule in alerts.rules))
+    run_consumer(settings, stop, own_process=True, alerts=alerts)
     return 0
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from afissue_logging import server_env
 from afissue_logging.config import from_env, setting
+from alerting.rules import AlertConfig, load_rules
 
-__all__ = ["MAX_WRITES_PER_BATCH", "ConsumerSettings"]
+__all__ = ["MAX_WRITES_PER_BATCH", "ConsumerSettings", "load_alert_rules"]
 
 #: Firestore's limit on writes in one atomic batch.
 MAX_WRITES_PER_BATCH = 500
@@ -89,6 +91,12 @@ class ConsumerSettings:
         "Allocations between young garbage collections in a consumer process (Python's "
         "default: 700); start-up objects are frozen. 0 leaves the collector alone.",
     )
+    alerts_file: str | None = server_env.ALERTS_FILE.field(
+        "Consumer: decides the alerts in its flushes (no rules: no outbox writes)."
+    )
+    alert_webhook_url: str | None = server_env.ALERT_WEBHOOK_URL.field("Consumer.")
+    alert_webhook_secret: str | None = server_env.ALERT_WEBHOOK_SECRET.field("Consumer.")
+    alerts_collection: str = server_env.ALERTS_COLLECTION.field("Consumer: writes alerts there.")
     kafka_extra: str = setting(
         "", "AFISSUE_CONSUMER_KAFKA_CONFIG",
         "Extra librdkafka consumer properties, `key=value` pairs separated by commas.",
@@ -132,3 +140,13 @@ class ConsumerSettings:
                     raise ValueError(f"AFISSUE_CONSUMER_KAFKA_CONFIG item {item!r}: expected key=value")
                 pairs[key.strip()] = value.strip()
         return pairs
+
+
+def load_alert_rules(
+    settings: ConsumerSettings, environ: Mapping[str, str] | None = None
+) -> AlertConfig:
+    """The alert rules *settings* name (file and webhook shortcut); *environ* resolves a
+    channel's ``secret_env`` / ``password_env`` (default ``os.environ``).
+    ``alerting.rules.RulesError`` when they are invalid."""
+    path = Path(settings.alerts_file) if settings.alerts_file else None
+    return load_rules(path, settings.alert_webhook_url, settings.alert_webhook_secret, environ)

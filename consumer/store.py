@@ -22,7 +22,9 @@ from typing import Any, Protocol
 
 from google.api_core import exceptions as gexc
 
+from alerting.rules import AlertConfig
 from consumer import firestore_writes
+from consumer.alert_triggers import plan_alerts
 from consumer.checkpoint import Checkpoint, checkpoint_id
 from consumer.coalesce import IssueDelta, PartitionBatch
 from consumer.document import READ_FIELDS, Increment, plan_issue_write
@@ -55,6 +57,8 @@ class FlushResult:
     writes: int
     fenced: list[FencedError] = dataclasses.field(default_factory=list)
     seconds: float = 0.0
+    #: Ids of the outbox documents (alerts) the flush created.
+    alerts: list[str] = dataclasses.field(default_factory=list)
 
 
 class IssueWriter(Protocol):
@@ -77,14 +81,19 @@ class IssueWriter(Protocol):
 class FirestoreStore:
     """:class:`IssueWriter` on Google Cloud Firestore."""
 
-    def __init__(self, settings: ConsumerSettings, client: Any | None = None) -> None:
+    def __init__(
+        self, settings: ConsumerSettings, client: Any | None = None,
+        alerts: AlertConfig | None = None,
+    ) -> None:
         self._settings = settings
+        self._alert_config = alerts or AlertConfig({}, [])
         self._client = (
             client if client is not None
             else firestore_client(settings.firestore_project, settings.firestore_emulator_host)
         )
         self._issues = self._client.collection(settings.firestore_collection)
         self._checkpoints = self._client.collection(settings.checkpoint_collection)
+        self._alerts = self._client.collection(settings.alerts_collection)
         #: Where a refused flush is probed issue by issue (emptied again at once).
         self._probes = self._client.collection(f"{settings.firestore_collection}_probes")
         self._timeout = settings.store_timeout
@@ -182,6 +191,7 @@ class FirestoreStore:
 
         created: list[str] = []
         regressed: list[str] = []
+        alerts: list[dict[str, Any]] = []
         for issue_id, delta in deltas.items():
             ref = issue_refs[issue_id]
             snap = snaps.get(ref.path)
@@ -189,6 +199,10 @@ class FirestoreStore:
             plan = plan_issue_write(
                 existing, delta, now, settings.max_list_values, settings.recent_occurrences
             )
+            if self._alert_config.enabled:
+                decided = plan_alerts(self._alert_config, existing, plan, delta, now)
+                plan.fields.update(decided.issue_fields)
+                alerts.extend(decided.alerts)
             ring = ref.collection("occurrences").document(plan.occurrence_slot)
             path = firestore_writes.document_path(ref)
             if plan.created:
@@ -204,8 +218,37 @@ class FirestoreStore:
                 issue_write,
                 firestore_writes.replace(firestore_writes.document_path(ring), plan.occurrence),
             ])
+        fired = self._new_alerts(alerts)
+        firestore_writes.add_writes(writes, [
+            firestore_writes.create(firestore_writes.document_path(self._alerts.document(a["alert_id"])), a)
+            for a in fired
+        ])
         writes.commit(retry=None, timeout=self._timeout)
-        return FlushResult(created, regressed, len(deltas), len(deltas) * 2 + checkpoints, fenced)
+        return FlushResult(
+            created, regressed, len(deltas), len(deltas) * 2 + checkpoints + len(fired), fenced,
+            alerts=[a["alert_id"] for a in fired],
+        )
+
+    def _new_alerts(self, alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """*alerts* but those already in the outbox.
+
+        The issue state an alert's id derives from is written with the alert, so an
+        existing id means that state was lost since (an issue document deleted and seen
+        again): the alert was decided once already, and the batch's create precondition
+        must not fail on it at every retry.
+        """
+        if not alerts:
+            return []
+        refs = [self._alerts.document(a["alert_id"]) for a in alerts]
+        found = {
+            s.reference.path for s in self._client.get_all(
+                refs, field_paths=["state"], retry=None, timeout=self._timeout)
+            if s.exists
+        }
+        for ref in refs:
+            if ref.path in found:
+                log.info("alert %s was decided before: not written again", ref.id)
+        return [a for a, ref in zip(alerts, refs, strict=True) if ref.path not in found]
 
     # -- rejected flushes -------------------------------------------------------------
 

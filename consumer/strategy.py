@@ -37,11 +37,11 @@ from consumer.errors import (
     RecoverableError,
     StoreUnavailable,
 )
-from consumer.flushes import Commits, Flushes
+from consumer.flushes import Commits, Flushes, max_issues_per_batch
 from consumer.metrics import Metrics
 from consumer.occurrence import ClockWindow, Occurrence, parse_occurrence
 from consumer.quarantine import Quarantine
-from consumer.settings import ConsumerSettings
+from consumer.settings import WRITES_PER_ISSUE, ConsumerSettings
 from consumer.store import IssueWriter
 
 __all__ = ["CountingStrategy", "Driver"]
@@ -99,9 +99,11 @@ class CountingStrategy:
         metrics: Metrics,
         clock: Callable[[], float] = time.monotonic,
         wait: Callable[[float], bool] | None = None,
+        writes_per_issue: int = WRITES_PER_ISSUE,
     ) -> None:
         """*wait(seconds)* sleeps between checkpoint reads during an outage and is true
-        once the consumer is stopping (default: a plain sleep, never stopping)."""
+        once the consumer is stopping (default: a plain sleep, never stopping);
+        *writes_per_issue* bounds the issues of one partition's batch (``Flushes``)."""
         self.settings = settings
         self.metrics = metrics
         self._driver = driver
@@ -123,8 +125,9 @@ class CountingStrategy:
         self._backoff = settings.backoff_initial
         self._flushes = Flushes(
             settings, self._batches, store=store, commits=driver, quarantine=quarantine,
-            metrics=metrics, rewind=self._rewind, clock=clock,
+            metrics=metrics, rewind=self._rewind, clock=clock, writes_per_issue=writes_per_issue,
         )
+        self._max_issues = max_issues_per_batch(settings, writes_per_issue)
 
     @property
     def partitions(self) -> list[int]:
@@ -258,7 +261,7 @@ class CountingStrategy:
             return
         if verdict is Verdict.REDELIVERY:
             self.metrics.redeliveries.inc()
-        if item.issue_id not in batch.issues and len(batch.issues) >= self.settings.max_batch_issues:
+        if item.issue_id not in batch.issues and len(batch.issues) >= self._max_issues:
             self._flushes.flush_partition(batch)
             if partition in self._reread:
                 return  # fenced by that flush: the partition is read again from its checkpoint

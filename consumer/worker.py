@@ -12,12 +12,14 @@ import threading
 import time
 from collections.abc import Callable
 
+from alerting.rules import AlertConfig
+from consumer.alert_triggers import alert_writes_per_issue
 from consumer.dedup import Dedup, EventClaims
 from consumer.dlq import DeadLetterQueue
 from consumer.driver import KafkaDriver
 from consumer.metrics import Metrics
 from consumer.quarantine import Quarantine
-from consumer.settings import ConsumerSettings
+from consumer.settings import WRITES_PER_ISSUE, ConsumerSettings
 from consumer.store import FirestoreStore, IssueWriter
 from consumer.strategy import CountingStrategy
 
@@ -35,8 +37,12 @@ class Worker:
         dedup: EventClaims | None = None,
         metrics: Metrics | None = None,
         clock: Callable[[], float] = time.monotonic,
+        alerts: AlertConfig | None = None,
     ) -> None:
+        """*alerts*: the rules whose alerts the flushes decide (none: no outbox writes);
+        a given *store* is expected to apply the same rules."""
         self.settings = settings
+        alerts = alerts or AlertConfig({}, [])
         self.metrics = metrics or Metrics()
         self._stop = threading.Event()
         dead_letters = DeadLetterQueue(
@@ -46,12 +52,13 @@ class Worker:
         self._driver = KafkaDriver(settings)
         self._strategy = CountingStrategy(
             settings, self._driver,
-            store=store or FirestoreStore(settings),
+            store=store or FirestoreStore(settings, alerts=alerts),
             claims=dedup or Dedup(settings.redis_url, settings.dedup_ttl, settings.store_timeout),
             quarantine=Quarantine(dead_letters, self.metrics, settings.store_timeout),
             metrics=self.metrics,
             clock=clock,
             wait=self._stopping,
+            writes_per_issue=WRITES_PER_ISSUE + alert_writes_per_issue(alerts),
         )
 
     @property

@@ -5,6 +5,8 @@
 - :mod:`issue_store.settings`: where the issues are (``ReaderSettings``);
 - :mod:`issue_store.query`, :mod:`issue_store.reader`: lists, pages, one issue, its
   occurrences and status changes (``IssueReader``), for the web UI and ``afissue issues``;
+- :mod:`issue_store.alerts`: the alert outbox as read by the UI (an issue's alerts) and
+  ``afissue alerts list``, with each channel's delivery state;
 - :mod:`issue_store.present`: occurrences, times and tables as people read them;
 - :mod:`issue_store.errors`: ``FirestoreUnavailable``, ``IssueNotFound``.
 

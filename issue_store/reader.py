@@ -13,6 +13,7 @@ import datetime as _dt
 from typing import Any
 
 from afissue_logging import wire
+from issue_store.alerts import AlertView, issue_alerts, recent_alerts
 from issue_store.errors import FirestoreUnavailable, IssueNotFound
 from issue_store.ids import valid_issue_id
 from issue_store.query import Cursor, IssueQuery
@@ -78,6 +79,7 @@ class IssueReader:
         search_scan_limit: int = 1000,
         history_limit: int = 100,
         timeout_s: float = 10.0,
+        alerts_collection: str = "alerts",
     ) -> None:
         from google.api_core.retry import Retry
 
@@ -85,6 +87,7 @@ class IssueReader:
         self.collection = collection
         self.search_scan_limit = search_scan_limit
         self.history_limit = history_limit
+        self.alerts_collection = alerts_collection
         # A page waiting minutes on an unreachable Firestore helps nobody: bound the
         # retries of every read to about timeout_s, then let the caller show an error.
         self._calls: dict[str, Any] = {"retry": Retry(timeout=timeout_s), "timeout": timeout_s}
@@ -152,6 +155,14 @@ class IssueReader:
         rows = [snapshot.to_dict() or {} for snapshot in ref.limit(200).stream(**self._calls)]
         rows.sort(key=_timestamp_of, reverse=True)
         return rows[:limit]
+
+    def alerts(self, issue_id: str, limit: int = 20) -> list[AlertView]:
+        """The issue's most recent alerts with their delivery state, newest first."""
+        return issue_alerts(self.db, self.alerts_collection, issue_id, limit, self._calls)
+
+    def recent_alerts(self, limit: int = 50) -> list[AlertView]:
+        """The most recent alerts of all issues, newest first."""
+        return recent_alerts(self.db, self.alerts_collection, limit, self._calls)
 
     def set_status(self, issue_id: str, status: str, by: str, reason: str) -> StatusOutcome:
         """Set *issue_id*'s status in a transaction, appending to its bounded history.

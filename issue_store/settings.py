@@ -31,6 +31,9 @@ class ReaderSettings:
     firestore_project: str = server_env.FIRESTORE_PROJECT.field(_READERS)
     firestore_collection: str = server_env.FIRESTORE_COLLECTION.field(_READERS)
     firestore_emulator_host: str | None = server_env.FIRESTORE_EMULATOR_HOST.field(_READERS)
+    alerts_collection: str = server_env.ALERTS_COLLECTION.field(
+        "Web UI (an issue's alerts) and `afissue alerts list`."
+    )
     search_scan_limit: int = setting(
         1000,
         "AFISSUE_UI_SEARCH_SCAN",
@@ -64,4 +67,5 @@ class ReaderSettings:
             search_scan_limit=self.search_scan_limit,
             history_limit=self.history_limit,
             timeout_s=self.firestore_timeout_s,
+            alerts_collection=self.alerts_collection,
         )

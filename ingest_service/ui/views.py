@@ -194,6 +194,7 @@ def issue_detail(issue_id: str) -> str:
         issue=issue,
         latest=occurrence_view(issue.get("latest")),
         occurrences=[occurrence_view(o) for o in state.reader.occurrences(issue_id)],
+        alerts=state.reader.alerts(issue_id),
         history=_history(issue),
         environments=_strings(issue.get("environments")),
         releases=_strings(issue.get("releases")),

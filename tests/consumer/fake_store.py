@@ -13,6 +13,8 @@ import datetime as _dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from alerting.rules import AlertConfig
+from consumer.alert_triggers import plan_alerts
 from consumer.checkpoint import Checkpoint, checkpoint_id
 from consumer.coalesce import IssueDelta, PartitionBatch
 from consumer.document import plan_issue_write
@@ -43,10 +45,14 @@ def _applied(existing: dict[str, Any] | None, fields: dict[str, Any]) -> dict[st
 
 
 class FakeStore:
-    """The issue store in memory: ``issues``, their ``occurrences`` rings, ``checkpoints``."""
+    """The issue store in memory: ``issues``, their ``occurrences`` rings, ``checkpoints``
+    and the ``alerts`` outbox (decided under *alerts*, as ``FirestoreStore`` does)."""
 
-    def __init__(self, settings: ConsumerSettings) -> None:
+    def __init__(self, settings: ConsumerSettings, alerts: AlertConfig | None = None) -> None:
         self._settings = settings
+        self._alert_config = alerts or AlertConfig({}, [])
+        #: Alert id -> outbox document.
+        self.alerts: dict[str, dict[str, Any]] = {}
         self.issues: dict[str, dict[str, Any]] = {}
         #: Per issue: ring slot -> the occurrence document.
         self.occurrences: dict[str, dict[str, dict[str, Any]]] = {}
@@ -83,11 +89,15 @@ class FakeStore:
         created: list[str] = []
         regressed: list[str] = []
         culprits: dict[str, str] = {}
+        alerts: dict[str, dict[str, Any]] = {}
         for issue_id, delta in deltas.items():
             existing = self.issues.get(issue_id)
             try:
                 plan = plan_issue_write(existing, delta, now, self._settings.max_list_values,
                                         self._settings.recent_occurrences)
+                decided = plan_alerts(self._alert_config, existing, plan, delta, now)
+                plan.fields.update(decided.issue_fields)
+                alerts.update((a["alert_id"], a) for a in decided.alerts if a["alert_id"] not in self.alerts)
             except Exception as exc:
                 culprits[issue_id] = f"{type(exc).__name__}: {exc}"
                 continue
@@ -108,8 +118,10 @@ class FakeStore:
         for issue_id, (document, slot, occurrence) in documents.items():
             self.issues[issue_id] = document
             self.occurrences.setdefault(issue_id, {})[slot] = occurrence
-        return FlushResult(created, regressed, len(deltas), len(deltas) * 2 + len(checkpoints),
-                           fenced)
+        self.alerts.update(alerts)
+        return FlushResult(created, regressed, len(deltas),
+                           len(deltas) * 2 + len(checkpoints) + len(alerts), fenced,
+                           alerts=list(alerts))
 
     def close(self) -> None:
         self.closed = True

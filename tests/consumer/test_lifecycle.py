@@ -23,6 +23,13 @@ class TestOnOccurrence:
         assert change.fields["regressed_at"] == NOW
         assert change.fields["status_history"][-1]["reason"] == "regression"
 
+    def test_regressions_are_numbered(self) -> None:
+        """Each reopening stores the issue's regression number, the id of its alert."""
+        first = on_occurrence({"status": "resolved"}, NOW, 20)
+        assert first is not None and first.fields["regressions"] == 1
+        third = on_occurrence({"status": "resolved", "regressions": 2}, NOW, 20)
+        assert third is not None and third.fields["regressions"] == 3
+
     def test_ignored_issue_stays_ignored(self) -> None:
         """An ignored issue keeps its status."""
         assert on_occurrence({"status": "ignored"}, NOW, 20) is None

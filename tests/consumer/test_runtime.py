@@ -1,11 +1,15 @@
-"""The consumer process's garbage-collector settings."""
+"""The consumer process: its garbage-collector settings, and the alert rules it refuses at start."""
 
 from __future__ import annotations
 
 import gc
+import os
+import subprocess
+import sys
 import threading
 import weakref
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -67,3 +71,48 @@ class TestRunConsumer:
         stop.set()
         run_consumer(settings, stop, own_process=own_process)
         assert calls == ([settings.gc_threshold] if own_process else [])
+
+
+def _afissue_consumer(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``afissue consumer`` (the real entry point) in a subprocess with *env* added."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("AFISSUE_")}
+    return subprocess.run(
+        [sys.executable, "-m", "afissue", "consumer"], env=environment | env,
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+
+
+class TestAlertRulesAtStart:
+    """``afissue consumer`` with alert rules."""
+
+    @pytest.mark.parametrize(
+        ("rules", "expected"),
+        [
+            ('[[rules]]\nname = "prod"\ntriggers = ["new"]\nchannels = ["ops"]\n',
+             "rule #1 'prod': field 'channels': no channel named 'ops' is defined"),
+            ('[channels.ops]\ntype = "webhook"\nurl = "http://h/x"\nsecret = "nope"\n',
+             "channel 'ops': field 'secret': expected 'whsec_'"),
+            ("[[rules]\n", "invalid TOML"),
+        ],
+    )
+    def test_bad_rules_file_is_one_line_and_exit_2(self, tmp_path: Path, rules: str, expected: str) -> None:
+        """An invalid rules file stops the consumer before it connects, with one line
+        naming the file, the place and what was expected."""
+        path = tmp_path / "alerts.toml"
+        path.write_text(rules)
+        result = _afissue_consumer({"AFISSUE_ALERTS_FILE": str(path)})
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.startswith(f"consumer: alerts file {path}: "), result.stderr
+        assert expected in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+
+    def test_bad_shortcut_secret_and_missing_file(self, tmp_path: Path) -> None:
+        """A malformed shortcut secret and a missing rules file are refused the same way."""
+        result = _afissue_consumer({"AFISSUE_ALERT_WEBHOOK_URL": "http://127.0.0.1:9/h",
+                                    "AFISSUE_ALERT_WEBHOOK_SECRET": "plain"})
+        assert result.returncode == 2
+        assert result.stderr.strip() == (
+            "consumer: AFISSUE_ALERT_WEBHOOK_SECRET: expected 'whsec_' followed by the base64 "
+            "of 16 to 64 bytes")
+        missing = _afissue_consumer({"AFISSUE_ALERTS_FILE": str(tmp_path / "none.yaml")})
+        assert missing.returncode == 2 and "cannot be read" in missing.stderr

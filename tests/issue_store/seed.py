@@ -143,3 +143,26 @@ def task_group_occurrence() -> dict[str, Any]:
                                    sys.exc_info())
     event: dict[str, Any] = dict(builder.build(snapshot_record(record)))
     return latest_payload(Occurrence("e" * 32, "i" * 32, ago(minutes=5), 1, event))
+
+
+def alert(issue_id: str, trigger: str, n: int, minutes_ago: int, **channels: dict[str, Any]) -> dict[str, Any]:
+    """An outbox document as the consumer writes it (``alerting.outbox``), its channels'
+    delivery state changed as the notifier would by *channels* (name -> fields)."""
+    from alerting.outbox import new_outbox_document
+
+    document = new_outbox_document(
+        issue_id=issue_id, trigger=trigger, n=n, rule_names=["production"],
+        channels=list(channels) or ["ops"], created_at=ago(minutes=minutes_ago),
+        issue={"title": f"Boom in {issue_id}", "service": "payments", "count": 12},
+        detail={"threshold": 10**n} if trigger == "count" else {},
+        rule_slug="production" if trigger == "velocity" else None,
+    )
+    for name, fields in channels.items():
+        document["channels"][name].update(fields)
+    return document
+
+
+def put_alert(db: Any, document: dict[str, Any], collection: str = "alerts") -> str:
+    """Write the outbox *document* and return its id."""
+    db.collection(collection).document(document["alert_id"]).set(document)
+    return str(document["alert_id"])

@@ -18,13 +18,14 @@ INDEXES = Path(__file__).resolve().parents[3] / "firestore.indexes.json"
 FieldSpec = tuple[str, str]
 
 
-def declared() -> list[tuple[frozenset[FieldSpec], FieldSpec]]:
-    """Each declared index of ``issues`` as (equality fields, sort field)."""
+def declared(group: str = "issues") -> list[tuple[frozenset[FieldSpec], FieldSpec]]:
+    """Each declared index of collection *group* as (equality fields, sort field)."""
     data = json.loads(INDEXES.read_text())
     result = []
     for index in data["indexes"]:
-        assert index["collectionGroup"] == "issues"
         assert index["queryScope"] == "COLLECTION"
+        if index["collectionGroup"] != group:
+            continue
         specs = [
             (f["fieldPath"], f.get("order") or f["arrayConfig"]) for f in index["fields"]
         ]
@@ -66,3 +67,10 @@ class TestIndexes:
             ("latest", ()),
             ("status_history", ()),
         }
+
+
+class TestAlertIndexes:
+    def test_an_issues_alerts_query_has_its_index(self) -> None:
+        """The issue page's alerts (issue_id ==, newest first) has its composite index;
+        the recent alerts of all issues need only the single-field one."""
+        assert (frozenset({("issue_id", "ASCENDING")}), ("created_at", "DESCENDING")) in declared("alerts")

@@ -113,6 +113,27 @@ class TestIssueDetail:
             assert text in html, text
         assert html.index("TimeoutError") < html.index("ValueError</strong>")
 
+    def test_shows_the_issues_alerts_and_their_delivery(self, operator: FlaskClient, db: Any) -> None:
+        """The page lists the issue's alerts with each channel's delivery state, a dead one
+        with its last error; another issue's alerts are not shown."""
+        seed.put(db, "issues", seed.issue("a"))
+        seed.put_alert(db, seed.alert("a", "new", 0, 30, ops={"state": "delivered", "attempts": 1}))
+        seed.put_alert(db, seed.alert("a", "regression", 1, 10, ops={
+            "state": "dead", "attempts": 8, "last_error": "HTTP 500 from receiver"}))
+        seed.put_alert(db, seed.alert("b", "count", 2, 5))
+        html = operator.get("/issues/a").get_data(as_text=True)
+        section = html[html.index('id="alerts"'):html.index("Status history")]
+        assert "New issue" in section and "Regression #1" in section
+        assert "delivered after 1 try" in section
+        assert "dead after 8 tries" in section and "HTTP 500 from receiver" in section
+        assert "Count passed" not in section
+        assert section.index("Regression #1") < section.index("New issue")
+
+    def test_an_issue_without_alerts_says_so(self, operator: FlaskClient, db: Any) -> None:
+        """No alerts: the section says so."""
+        seed.put(db, "issues", seed.issue("a"))
+        assert "No alerts." in operator.get("/issues/a").get_data(as_text=True)
+
     def test_an_exception_group_shows_its_sub_exceptions(
         self, operator: FlaskClient, db: Any
     ) -> None:
