@@ -15,6 +15,7 @@ by its arguments.
 from __future__ import annotations
 
 import contextvars
+import json
 import logging
 import math
 from collections.abc import Mapping
@@ -28,6 +29,7 @@ from afissue_logging.wire import (
     MAX_BREADCRUMB_MESSAGE_CHARS,
     MAX_BREADCRUMB_TEXT_CHARS,
     MAX_BREADCRUMBS,
+    MAX_BREADCRUMBS_BYTES,
     BreadcrumbDict,
     format_timestamp,
 )
@@ -60,16 +62,23 @@ class _Unrepresented:
 def breadcrumbs_field(
     context: contextvars.Context | None, scrubber: Scrubber
 ) -> list[BreadcrumbDict] | None:
-    """The ``breadcrumbs`` of a log call made in *context*; None when there were none."""
+    """The ``breadcrumbs`` of a log call made in *context*, oldest first: the newest that
+    fit :data:`~afissue_logging.wire.MAX_BREADCRUMBS_BYTES`; None when there were none."""
     if context is None:
         return None
     crumbs = trail(context.get(BREADCRUMBS), MAX_BREADCRUMBS)
-    rendered = []
-    for crumb in crumbs:
+    rendered: list[BreadcrumbDict] = []
+    room = MAX_BREADCRUMBS_BYTES
+    for crumb in reversed(crumbs):
         try:
-            rendered.append(render_crumb(crumb, scrubber))
+            shown = render_crumb(crumb, scrubber)
         except Exception:  # noqa: BLE001, S112 - a crumb that cannot be rendered costs itself only
             continue
+        room -= len(json.dumps(shown, ensure_ascii=False, separators=(",", ":")).encode()) + 1
+        if room < 0:
+            break
+        rendered.append(shown)
+    rendered.reverse()
     return rendered or None
 
 

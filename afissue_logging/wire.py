@@ -28,6 +28,7 @@ __all__ = [
     "LEVELS",
     "LEVEL_ALIASES",
     "MAX_BREADCRUMBS",
+    "MAX_BREADCRUMBS_BYTES",
     "MAX_BREADCRUMB_DATA_KEYS",
     "MAX_BREADCRUMB_MESSAGE_CHARS",
     "MAX_BREADCRUMB_TEXT_CHARS",
@@ -281,6 +282,10 @@ MAX_BREADCRUMB_MESSAGE_CHARS = 1024
 #: ``logger``, ``thread`` and each string value of ``data``.
 MAX_BREADCRUMB_TEXT_CHARS = 256
 MAX_BREADCRUMB_DATA_KEYS = 20
+#: Most bytes (compact UTF-8 JSON) of an event's breadcrumbs together: the client keeps
+#: the newest that fit, so a trail of long records never pushes an event past
+#: :data:`MAX_EVENT_BYTES`.
+MAX_BREADCRUMBS_BYTES = 64 * 1024
 #: A breadcrumb's level: any event level.
 BREADCRUMB_LEVELS = LEVELS
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from afissue_logging import IssueHandler, _breadcrumbs
 from afissue_logging._breadcrumbs import BREADCRUMBS, MAX_ARG_CHARS, MAX_ARGS, add_record, trail
 from afissue_logging._request_context import RequestContext, bind, unbind
-from afissue_logging.testing import CapturingTransport
+from afissue_logging.testing import CapturingTransport, reset
 
 
 class Counting:
@@ -220,3 +220,13 @@ class TestContexts:
 
         now, before = _fresh().run(run)
         assert now == [] and [c[3] for c in before] == ["kept by the copy"]
+
+
+class TestTestingReset:
+    def test_reset_empties_the_callers_trail(self, logger: logging.Logger) -> None:
+        """testing.reset() between a user's tests leaves no breadcrumbs behind."""
+        _handler(logger)
+        logger.info("from an earlier test")
+        assert trail(BREADCRUMBS.get())
+        reset()
+        assert BREADCRUMBS.get() is None

@@ -186,3 +186,27 @@ class TestThroughTheEntryPoints:
         context.run(BREADCRUMBS.set, None)
         (crumb,) = context.run(run)
         assert len(crumb[6]) == _breadcrumbs.MAX_ARGS
+
+
+class TestTotalSize:
+    @given(
+        count=st.integers(min_value=1, max_value=150),
+        text=st.sampled_from(["a", "é", "\x01", "😀"]),
+        keys=st.integers(min_value=0, max_value=30),
+    )
+    def test_the_newest_that_fit_are_kept(self, count: int, text: str, keys: int) -> None:
+        """However long and many the records, the field stays within MAX_BREADCRUMBS_BYTES
+        as JSON on the wire, and what it drops are the oldest."""
+
+        def run() -> list[Any] | None:
+            for number in range(count):
+                add_event("svc", logging.INFO, f"{number} " + text * 5000,
+                          {f"k{n}" + text * 300: text * 5000 for n in range(keys)}, 1000)
+            return breadcrumbs_field(contextvars.copy_context(), SCRUBBER)
+
+        context = contextvars.copy_context()
+        context.run(BREADCRUMBS.set, None)
+        field = context.run(run) or []
+        body = wire.encode_event({"breadcrumbs": field})
+        assert len(body) <= wire.MAX_BREADCRUMBS_BYTES + 20
+        assert field and field[-1]["message"].startswith(f"{count - 1} ")
