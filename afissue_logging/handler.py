@@ -135,14 +135,14 @@ class IssueHandler(logging.Handler):
         """Filter and emit without taking the handler lock: the sender's queue is thread-safe."""
         if record.levelno < self.event_level:
             # A breadcrumb: the common case of every INFO record, kept short.
+            passed: Any = True
             try:
-                if (not self.filters or self.filter(record)) and not (
-                    _ignored_cache.get(record.name) or _ignored(record.name)
-                ):
+                passed = not self.filters or self.filter(record)
+                if passed and not (_ignored_cache.get(record.name) or _ignored(record.name)):
                     _breadcrumbs.add_record(record, self._crumbs)
             except Exception:  # noqa: BLE001 - logging must never break the application
                 self._sender.count_internal()
-            return True
+            return bool(passed)
         result: Any = self.filter(record)
         if isinstance(result, logging.LogRecord):
             record = result

@@ -376,3 +376,19 @@ class TestBreadcrumbLevels:
             urllib3.removeHandler(handler)
         (event,) = transport.events
         assert [c["message"] for c in event["breadcrumbs"]] == ["kept"]
+
+    def test_the_handlers_filters_apply_to_breadcrumbs(
+        self, spool_dir: str, logger: logging.Logger
+    ) -> None:
+        """A record the handler's filter refuses is neither an event nor a breadcrumb."""
+        _breadcrumbs.clear()
+        transport = CapturingTransport()
+        handler = IssueHandler(spool_dir=spool_dir, transport=transport)
+        handler.addFilter(lambda record: "noise" not in record.getMessage())
+        logger.addHandler(handler)
+        logger.info("noise: health check")
+        logger.info("order placed")
+        logger.error("failed")
+        assert handler.flush(10)
+        (event,) = transport.events
+        assert [c["message"] for c in event["breadcrumbs"]] == ["order placed"]
