@@ -23,6 +23,7 @@ from afissue_logging.wire import STATUSES
 from issue_store.errors import FirestoreUnavailable, IssueNotFound
 from issue_store.present import (
     ExceptionView,
+    OccurrenceView,
     format_table,
     occurrence_view,
     printable,
@@ -176,6 +177,17 @@ def _traceback_lines(chain: list[ExceptionView], indent: str = "") -> list[str]:
     return lines
 
 
+def _breadcrumb_lines(view: OccurrenceView) -> list[str]:
+    """The timeline before an occurrence, one record a line."""
+    lines = [f"  [{view.breadcrumbs_omitted} older omitted]"] if view.breadcrumbs_omitted else []
+    for crumb in view.breadcrumbs:
+        data = "".join(f" {k}={v}" for k, v in crumb.data.items())
+        lines.append(
+            f"  {crumb.time}  {crumb.level.upper():<8} {crumb.logger}: {crumb.message}{data}"
+        )
+    return lines
+
+
 def _when(value: Any) -> str:
     if isinstance(value, _dt.datetime):
         stamp = value.astimezone(_dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
@@ -206,6 +218,8 @@ def _show_text(issue: Mapping[str, Any], occurrences: list[dict[str, Any]]) -> s
     out += [f"environments: {lists['environments']}", f"releases:     {lists['releases']}"]
     if latest.message:
         out += ["", "message:", f"  {latest.message}"]
+    if latest.breadcrumbs or latest.breadcrumbs_omitted:
+        out += ["", "breadcrumbs (oldest first, UTC):", *_breadcrumb_lines(latest)]
     if latest.exceptions:
         out += ["", "exception (> in-app frame):", *_traceback_lines(latest.exceptions)]
     if latest.request:

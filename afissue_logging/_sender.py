@@ -25,6 +25,7 @@ from afissue_logging._builder import EventBuilder
 from afissue_logging._counters import Counters
 from afissue_logging._exchange import Exchange
 from afissue_logging._outbox import Outbox
+from afissue_logging._reported import claim
 from afissue_logging._retry import Backoff, RetryPolicy
 from afissue_logging._snapshot import Snapshot, snapshot_manual
 from afissue_logging._transport import HttpTransport, Transport
@@ -218,6 +219,8 @@ class Sender:
             self.on_tick()
 
     def _aggregate(self, snap: Snapshot) -> None:
+        if snap.exc_info is not None and not claim(snap.exc_info[1], id(self)):
+            return  # this exception object was reported already (see ``_reported``)
         self._counters.add("received", snap.count)
         try:
             raw = self._builder.raw_key(snap)

@@ -39,7 +39,7 @@ from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from afissue_logging._reported import claim
+from afissue_logging._reported import is_reported
 from afissue_logging._snapshot import snapshot_record
 
 if TYPE_CHECKING:
@@ -110,7 +110,7 @@ def _report(
         or hasattr(sys, "ps1")
     ):
         return ()
-    if not claim(error):
+    if is_reported(error):
         return senders  # reported when it was logged: only flush
     record = logging.LogRecord(
         mechanism, logging.CRITICAL, "", 0, message, args, (type(error), error, traceback)

@@ -7,7 +7,8 @@
     first_seen, last_seen (timestamps), environments, releases (bounded lists),
     latest {event_id, timestamp, received_at, message, message_template, description,
             level, logger, exception {type, value, module, chain}, frames, context {...},
-            request {method, path, route, query_string, status, request_id, user_id}},
+            request {method, path, route, query_string, status, request_id, user_id},
+            breadcrumbs [{timestamp, level, logger, message, thread, data}]},
     created_at, updated_at, regressed_at, regressions (times reopened),
     status_history [{status, at, by, reason}],
     occurrence_seq (ring position of the next ``occurrences`` document),
@@ -33,6 +34,8 @@ from consumer.coalesce import IssueDelta
 from consumer.occurrence import Occurrence
 
 __all__ = [
+    "BREADCRUMBS_MAX_BYTES",
+    "BREADCRUMBS_MAX_ENTRIES",
     "LATEST_MAX_BYTES",
     "LATEST_MAX_ENTRIES",
     "MAX_TITLE_CHARS",
@@ -57,6 +60,10 @@ READ_FIELDS = (
 #: storage bytes and values, far inside a document's 1 MiB and 40,000 index entries.
 LATEST_MAX_BYTES = 384 * 1024
 LATEST_MAX_ENTRIES = 4000
+#: Budgets of the latest occurrence's breadcrumbs, on top of the above: a trail of
+#: records never takes the stack trace's room, and the newest records are kept first.
+BREADCRUMBS_MAX_BYTES = 96 * 1024
+BREADCRUMBS_MAX_ENTRIES = 1500
 #: Longest title and culprit stored on the issue (they are listed and indexed).
 MAX_TITLE_CHARS = 1024
 _CONTEXT_FIELDS = (
@@ -119,11 +126,25 @@ def latest_payload(occurrence: Occurrence) -> dict[str, Any]:
         payload["frames"] = frames if isinstance(frames, list) else []
     payload["context"] = {name: event[name] for name in _CONTEXT_FIELDS if name in event}
     safe: dict[str, Any] = wire.firestore_safe(payload, LATEST_MAX_BYTES, LATEST_MAX_ENTRIES)
+    breadcrumbs = _breadcrumbs(event.get("breadcrumbs"))
+    if breadcrumbs:
+        safe["breadcrumbs"] = breadcrumbs
     safe.update(
         event_id=occurrence.event_id[:256], timestamp=occurrence.timestamp,
         count=occurrence.count,
     )
     return safe
+
+
+def _breadcrumbs(value: Any) -> list[Any]:
+    """*value*'s breadcrumbs within their own budget, oldest first; when the budget runs
+    out, the oldest give way (one ``"… N more items omitted"`` text stands first)."""
+    if not isinstance(value, list) or not value:
+        return []
+    newest_first = wire.firestore_safe(
+        value[::-1], BREADCRUMBS_MAX_BYTES, BREADCRUMBS_MAX_ENTRIES
+    )
+    return list(reversed(newest_first))
 
 
 def _merged(existing: Any, new: list[str], bound: int) -> list[str] | None:

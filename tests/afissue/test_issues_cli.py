@@ -152,6 +152,29 @@ class TestShow:
         ):
             assert text in out, text
 
+    def test_shows_breadcrumbs_as_a_timeline_before_the_traceback(
+        self, run: Run, db: Any
+    ) -> None:
+        """The latest occurrence's breadcrumbs come one a line, oldest first, above the
+        exception; none, no block."""
+        latest = seed.occurrence(breadcrumbs=[
+            "… 2 more items omitted",
+            {"timestamp": "2026-12-01T10:00:01.250000Z", "level": "info", "logger": "app.cart",
+             "message": "cart loaded", "data": {"items": 3}},
+            {"timestamp": "2026-12-01T10:00:02Z", "level": "warning", "logger": "app.pay",
+             "message": "gateway slow\x1b[31m"},
+        ])
+        seed.put(db, "issues", seed.issue("a", latest=latest))
+        seed.put(db, "issues", seed.issue("b"))
+        _, out, _ = run(["show", "a"])
+        block = out[out.index("breadcrumbs"):out.index("exception (")]
+        lines = block.splitlines()
+        assert lines[1] == "  [2 older omitted]"
+        assert lines[2] == "  10:00:01.250  INFO     app.cart: cart loaded items=3"
+        assert lines[3].startswith("  10:00:02.000  WARNING  app.pay: gateway slow")
+        assert "\x1b" not in out
+        assert "breadcrumbs" not in run(["show", "b"])[1]
+
     def test_shows_the_request(self, run: Run, db: Any) -> None:
         """The request the latest occurrence happened in is listed; none, no block."""
         latest = seed.occurrence(request={

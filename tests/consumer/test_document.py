@@ -7,6 +7,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from afissue_logging.wire import encode_event
 from consumer.coalesce import IssueDelta
@@ -17,8 +19,9 @@ from consumer.document import (
     latest_payload,
     plan_issue_write,
 )
-from consumer.occurrence import parse_occurrence
+from consumer.occurrence import Occurrence, parse_occurrence
 from tests.consumer.helpers import BASE_TIME, make_event
+from tests.firestore_rules import violations
 
 NOW = _dt.datetime(2026, 11, 26, 20, 0, tzinfo=_dt.UTC)
 
@@ -128,6 +131,53 @@ class TestLatestPayload:
         payload = latest_payload(parse_occurrence(encode_event(event)))
         assert payload["request"] == request
         assert "request" not in latest_payload(parse_occurrence(encode_event(make_event())))
+
+
+def _crumb(number: int, size: int, keys: int = 0) -> dict[str, Any]:
+    return {"timestamp": "2026-11-26T19:59:00.000000Z", "level": "info", "logger": "app",
+            "message": f"{number} " + "m" * size, "thread": "MainThread",
+            **({"data": {f"k{n}": "v" * size for n in range(keys)}} if keys else {})}
+
+
+class TestBreadcrumbs:
+    """The latest occurrence's breadcrumbs: stored oldest first, within their own budget."""
+
+    def test_stored_as_sent(self) -> None:
+        """A few breadcrumbs are stored as the event carried them, oldest first."""
+        crumbs = [_crumb(n, 10, keys=2) for n in range(3)]
+        payload = latest_payload(parse_occurrence(encode_event(make_event(breadcrumbs=crumbs))))
+        assert payload["breadcrumbs"] == crumbs
+        assert "breadcrumbs" not in latest_payload(parse_occurrence(encode_event(make_event())))
+
+    @given(
+        count=st.integers(min_value=1, max_value=400),
+        size=st.sampled_from([0, 100, 5_000, 60_000]),
+        keys=st.integers(min_value=0, max_value=60),
+        frame_text=st.sampled_from([0, 4_000]),
+        extra_text=st.sampled_from([0, 300_000]),
+    )
+    @settings(max_examples=40, deadline=None)
+    def test_huge_or_many_never_break_the_document_rules(
+        self, count: int, size: int, keys: int, frame_text: int, extra_text: int
+    ) -> None:
+        """Whatever an event's breadcrumbs hold, beside huge frames and extra, the issue
+        and ring documents stay within 1 MiB and 40,000 index entries; the newest
+        breadcrumbs are the ones kept."""
+        event = make_event(breadcrumbs=[_crumb(n, size, keys) for n in range(count)],
+                           extra={"blob": "x" * extra_text})
+        event["exception"]["frames"] = [
+            {"filename": "x.py", "module": "x", "function": "f", "lineno": 1,
+             "context_line": "y" * frame_text, "in_app": True}
+        ] * 90
+        # Built directly: past the wire's size limit too, which parsing would dead-letter.
+        delta = IssueDelta.start(Occurrence("e" * 32, "i" * 32, NOW, 1, event))
+        plan = plan_issue_write(None, delta, NOW, 20, 20)
+        assert violations(plan.fields) == []
+        assert violations(plan.occurrence) == []
+        stored = plan.fields["latest"]["breadcrumbs"]
+        kept = [c for c in stored if isinstance(c, dict)]
+        assert kept and kept[-1]["message"].startswith(f"{count - 1} ")
+        assert all(isinstance(c, dict) for c in stored[1:])
 
 
 class TestReadFields:

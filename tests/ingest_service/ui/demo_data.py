@@ -18,6 +18,16 @@ def _frame(module: str, function: str, line: str, lineno: int, in_app: bool) -> 
     }
 
 
+def _crumb(
+    seconds_before: float, level: str, logger: str, message: str, thread: str,
+    data: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    moment = seed.ago(seconds=40 + seconds_before)
+    crumb = {"timestamp": moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "level": level,
+             "logger": logger, "message": message, "thread": thread}
+    return crumb | ({"data": data} if data else {})
+
+
 def put_demo_issues(db: Any) -> str:
     """Seed the demo issues; returns the id of the one to show in detail."""
     latest = seed.occurrence(
@@ -40,6 +50,18 @@ def put_demo_issues(db: Any) -> str:
             ],
         },
         timestamp=seed.ago(seconds=40),
+        breadcrumbs=[
+            _crumb(2.9, "info", "trading.session", "session ACC-19 authenticated", "MainThread"),
+            _crumb(2.4, "info", "trading.orders", "placing order 7421: BUY 250000 EURUSD",
+                   "MainThread"),
+            _crumb(1.8, "info", "trading.prices", "price feed reconnected",
+                   "feed-listener", data={"attempt": 3, "latency_ms": 412}),
+            _crumb(0.9, "warning", "trading.prices",
+                   "no cached price for EURUSD; stop distance from last close <PriceBar>",
+                   "MainThread"),
+            _crumb(0.2, "info", "trading.risk", "risk limit 0.02 for account ACC-19",
+                   "MainThread"),
+        ],
         frames=[
             _frame("gunicorn.workers.sync", "handle_request",
                    "respiter = self.wsgi(environ, resp.start_response)", 178, False),

@@ -130,7 +130,8 @@ class TestPages:
     def test_detail_page_and_screenshot(
         self, page: Any, base_url: str, db: Any, screenshots: Path
     ) -> None:
-        """The detail page shows the chain, highlighted in-app frames, extra and history."""
+        """The detail page shows the breadcrumbs, the chain, highlighted in-app frames, extra
+        and history."""
         issue_id = put_demo_issues(db)
         page.goto(f"{base_url}/issues/{issue_id}")
         assert page.locator("h1").inner_text() == "ZeroDivisionError: division by zero"
@@ -139,6 +140,8 @@ class TestPages:
         assert "During handling of the above exception" in page.locator(".relation").inner_text()
         assert '"symbol": "EURUSD"' in page.locator("pre.json").inner_text()
         assert page.locator(".history li").count() == 3
+        assert page.locator(".breadcrumbs .crumb").count() == 5
+        assert "latency_ms=412" in page.locator(".breadcrumbs").inner_text()
         page.screenshot(path=str(screenshots / "issue-detail.png"), full_page=True)
 
     def test_missing_issue_page(self, page: Any, base_url: str) -> None:

@@ -183,6 +183,28 @@ class TestIssueDetail:
         seed.put(db, "issues", seed.issue("b"))
         assert "<h2>Request</h2>" not in operator.get("/issues/b").get_data(as_text=True)
 
+    def test_breadcrumbs_show_as_a_timeline_above_the_exception(
+        self, operator: FlaskClient, db: Any
+    ) -> None:
+        """The breadcrumbs block lists time, level, logger and message, escaped, before the
+        exception; no breadcrumbs, no block."""
+        latest = seed.occurrence(breadcrumbs=[
+            "… 3 more items omitted",
+            {"timestamp": "2026-12-01T10:00:01.250000Z", "level": "info", "logger": "app.cart",
+             "message": "cart <b>loaded</b>", "thread": "worker-1", "data": {"items": 3}},
+            {"timestamp": "2026-12-01T10:00:02Z", "level": "warning", "logger": "app.pay",
+             "message": "gateway slow"},
+        ])
+        seed.put(db, "issues", seed.issue("a", latest=latest))
+        html = operator.get("/issues/a").get_data(as_text=True)
+        section = html[html.index("<h2>Breadcrumbs</h2>"):html.index("<h2>Exception</h2>")]
+        for text in ("3 older breadcrumbs omitted", "10:00:01.250", "app.cart",
+                     "cart &lt;b&gt;loaded&lt;/b&gt;", "items=3", "worker-1", "level-warning",
+                     "gateway slow"):
+            assert text in section, text
+        seed.put(db, "issues", seed.issue("b"))
+        assert "<h2>Breadcrumbs</h2>" not in operator.get("/issues/b").get_data(as_text=True)
+
     def test_unknown_issue_is_404(self, operator: FlaskClient) -> None:
         """An id with no document is a 404 page."""
         assert operator.get("/issues/nope").status_code == 404
