@@ -1,4 +1,4 @@
-"""docs/alerts_delivery.md: its verification snippet verifies real signed alerts, and it
+"""docs/alerts.md: its verification snippet verifies real signed alerts, and it
 names only settings that exist."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from notifier.message import alert_message
 from tests.notifier.conftest import SECRET, outbox_document
 from tests.notifier.receivers import HttpReceiver
 
-PAGE = Path(__file__).resolve().parents[2] / "docs" / "alerts_delivery.md"
-SECTIONS = ("Notifier", "Channels", "Signatures", "Rate limits and digests", "afissue alerts test")
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "alerts.md"
+SECTIONS = ("Notifier", "Channels", "Signatures", "Rate limits and digests", "`afissue alerts test`")
 
 
 def _section(title: str) -> str:
