@@ -12,7 +12,9 @@
     created_at, updated_at, regressed_at, regressions (times reopened),
     status_history [{status, at, by, reason}],
     occurrence_seq (ring position of the next ``occurrences`` document),
-    alert_velocity {rule slug: {...}} (only with velocity alert rules, ``consumer.alert_triggers``)
+    alert_velocity {rule slug: {...}} (only with velocity alert rules, ``consumer.alert_triggers``),
+    trend_hourly {YYYYMMDDHH: n}, trend_daily {YYYYMMDD: n} (``consumer.trends``),
+    first_release, last_release, release_seen [{release, first_seen}] (bounded)
 
 ``{collection}/{issue_id}/occurrences/{00..N-1}``: a ring of the most recent flush
 windows' latest occurrence, each with ``coalesced_count`` (occurrences in that window).
@@ -29,8 +31,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from afissue_logging import wire
-from consumer import lifecycle
-from consumer.coalesce import IssueDelta
+from consumer import lifecycle, trends
+from consumer.coalesce import MAX_LIST_VALUE_CHARS, IssueDelta
 from consumer.occurrence import Occurrence
 
 __all__ = [
@@ -54,6 +56,8 @@ READ_FIELDS = (
     "environments", "releases",
     # what alert decisions build on (consumer.alert_triggers)
     "count", "regressions", "alert_velocity",
+    # trend keys to delete once old, releases' first times (consumer.trends)
+    trends.HOURLY_FIELD, trends.DAILY_FIELD, "first_release", "release_seen",
 )
 
 #: Budgets of the latest occurrence, stored twice (issue and ring document): Firestore
@@ -156,6 +160,35 @@ def _merged(existing: Any, new: list[str], bound: int) -> list[str] | None:
     return (values + added)[-bound:]
 
 
+def _release_fields(
+    existing: Mapping[str, Any] | None, delta: IssueDelta, latest_moved: bool, bound: int
+) -> dict[str, Any]:
+    """First- and last-seen release, and each release's first time (most recent kept)."""
+    fields: dict[str, Any] = {}
+    stored = existing.get("release_seen") if existing is not None else None
+    entries = [dict(e) for e in stored if isinstance(e, dict)] if isinstance(stored, list) else []
+    known = {e.get("release"): e for e in entries}
+    changed = False
+    for release in delta.releases:
+        moment = delta.release_first.get(release, delta.first_seen)
+        entry = known.get(release)
+        if entry is None:
+            entry = known[release] = {"release": release, "first_seen": moment}
+            entries.append(entry)
+            changed = True
+        elif not isinstance(entry.get("first_seen"), _dt.datetime) or moment < entry["first_seen"]:
+            entry["first_seen"] = moment
+            changed = True
+    if changed:
+        fields["release_seen"] = entries[-bound:]
+    if delta.release_first and (existing is None or not existing.get("first_release")):
+        fields["first_release"] = min(delta.release_first, key=lambda r: delta.release_first[r])
+    last = delta.latest.event.get("release")
+    if latest_moved and isinstance(last, str) and last:
+        fields["last_release"] = last[:MAX_LIST_VALUE_CHARS]
+    return fields
+
+
 @dataclasses.dataclass(frozen=True)
 class IssueWrite:
     """The write one window makes to one issue document."""
@@ -201,6 +234,8 @@ def plan_issue_write(
             "regressions": 0,
             "status_history": [lifecycle.status_entry(lifecycle.OPEN, now, "consumer", "first seen")],
             "occurrence_seq": 1,
+            **trends.plan_trends(None, delta.hourly, now, Increment),
+            **_release_fields(None, delta, True, max_list_values),
         }
         return IssueWrite(fields, True, False, "00", occurrence)
 
@@ -211,7 +246,8 @@ def plan_issue_write(
     if not isinstance(first_seen, _dt.datetime) or delta.first_seen < first_seen:
         fields["first_seen"] = delta.first_seen
     last_seen = existing.get("last_seen")
-    if not isinstance(last_seen, _dt.datetime) or delta.last_seen >= last_seen:
+    latest_moved = not isinstance(last_seen, _dt.datetime) or delta.last_seen >= last_seen
+    if latest_moved:
         # Occurrence times are kept near the receive time (occurrence.ClockWindow), so a
         # client clock far ahead cannot hold the latest occurrence still.
         fields["last_seen"] = delta.last_seen
@@ -223,6 +259,8 @@ def plan_issue_write(
         merged = _merged(existing.get(name), new, max_list_values)
         if merged is not None:
             fields[name] = merged
+    fields.update(trends.plan_trends(existing, delta.hourly, now, Increment))
+    fields.update(_release_fields(existing, delta, latest_moved, max_list_values))
     change = lifecycle.on_occurrence(existing, now, max_list_values)
     if change is not None:
         fields.update(change.fields)

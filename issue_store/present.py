@@ -32,6 +32,7 @@ __all__ = [
     "pretty_json",
     "printable",
     "relative_time",
+    "release_view",
     "request_view",
 ]
 
@@ -341,3 +342,15 @@ def format_table(
     lines = ["  ".join(col.upper().ljust(w) for col, w in zip(columns, widths, strict=True))]
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in cells]
     return "\n".join(line.rstrip() for line in lines)
+
+
+def release_view(issue: Any) -> list[tuple[str, _dt.datetime | None]]:
+    """The issue's releases with the time each was first seen (``release_seen``); a
+    document written before that field lists its plain ``releases`` with no time."""
+    document = _mapping(issue)
+    seen = document.get("release_seen")
+    if isinstance(seen, list) and seen:
+        return [(_str(e.get("release")), as_datetime(e.get("first_seen")))
+                for e in seen if isinstance(e, dict) and e.get("release")]
+    plain = document.get("releases")
+    return [(str(r), None) for r in plain] if isinstance(plain, list) else []

@@ -134,6 +134,19 @@ class TestShow:
         ):
             assert text in out, text
 
+    def test_shows_text_sparklines_and_releases(self, run: Run, db: Any) -> None:
+        """``show`` draws the last 24 hours and 14 days as block sparklines with their
+        totals, and the first- and last-seen release."""
+        seed.put(db, "issues", seed.issue("a", first_release="1.4.0", last_release="1.4.2",
+                                          **seed.trend_maps({0: 8, 1: 4, 30: 5})))
+        code, out, _ = run(["show", "a"])
+        assert code == 0
+        line_24h = next(line for line in out.splitlines() if line.startswith("last 24 h:"))
+        assert "▁" * 22 + "▅█  12 events" in line_24h
+        line_14d = next(line for line in out.splitlines() if line.startswith("last 14 d:"))
+        assert "17 events" in line_14d and len(line_14d.split()[3]) == 14
+        assert "first/last release: 1.4.0 / 1.4.2" in out
+
     def test_shows_an_exception_groups_sub_exceptions(self, run: Run, db: Any) -> None:
         """A TaskGroup's failure lists each sub-exception's chain, numbered and indented,
         nested groups one level further."""

@@ -209,3 +209,81 @@ class TestReadFields:
             plan_issue_write(stored, delta, _dt.datetime.now(_dt.UTC), 20, 20)
         assert asked <= set(READ_FIELDS)
         assert {"first_seen", "last_seen", "occurrence_seq", "status"} <= asked
+
+
+class TestReleasesAndTrends:
+    """First- and last-seen release, each release's first time, and the trend maps."""
+
+    def test_new_issue_names_its_release_and_buckets(self) -> None:
+        """A new issue stores its first and last release, when each was first seen, and its
+        occurrences in the hourly and daily maps."""
+        delta = _delta(count=3, release="1.0.0")
+        delta.merge(_delta(at=BASE_TIME + 3600, count=2, release="1.1.0"))
+        now = _time(7200)
+        fields = plan_issue_write(None, delta, now, 20, 20).fields
+        assert (fields["first_release"], fields["last_release"]) == ("1.0.0", "1.1.0")
+        assert fields["release_seen"] == [{"release": "1.0.0", "first_seen": _time(0)},
+                                          {"release": "1.1.0", "first_seen": _time(3600)}]
+        assert sum(fields["trend_hourly"].values()) == 5
+        assert len(fields["trend_hourly"]) == 2
+        assert sum(fields["trend_daily"].values()) == 5
+
+    def test_old_document_with_plain_release_list(self) -> None:
+        """A document written before release_seen existed gains it and a first release;
+        the plain ``releases`` list is still kept."""
+        existing = {"status": "open", "first_seen": _time(-100), "last_seen": _time(-50),
+                    "releases": ["0.9.0"], "occurrence_seq": 1}
+        fields = plan_issue_write(existing, _delta(release="1.0.0"), _time(10), 20, 20).fields
+        assert fields["releases"] == ["0.9.0", "1.0.0"]
+        assert fields["release_seen"] == [{"release": "1.0.0", "first_seen": _time(0)}]
+        assert fields["first_release"] == "1.0.0"
+        assert fields["last_release"] == "1.0.0"
+
+    def test_known_release_is_not_rewritten(self) -> None:
+        """A release already listed with an earlier first time leaves the list alone."""
+        existing = {"status": "open", "first_seen": _time(-100), "last_seen": _time(-50),
+                    "first_release": "1.0.0", "occurrence_seq": 1,
+                    "release_seen": [{"release": "1.0.0", "first_seen": _time(-100)}]}
+        fields = plan_issue_write(existing, _delta(release="1.0.0"), _time(10), 20, 20).fields
+        assert "release_seen" not in fields and "first_release" not in fields
+        assert fields["last_release"] == "1.0.0"
+
+    def test_update_increments_dotted_trend_keys(self) -> None:
+        """An update adds to single trend keys (Increment on dotted names)."""
+        existing = {"status": "open", "first_seen": _time(-100), "last_seen": _time(-50),
+                    "occurrence_seq": 1, "trend_hourly": {}}
+        fields = plan_issue_write(existing, _delta(count=4), _time(10), 20, 20).fields
+        hourly = {k: v for k, v in fields.items() if k.startswith("trend_hourly.")}
+        assert list(hourly.values()) == [Increment(4)]
+        assert "trend_hourly" in READ_FIELDS and "trend_daily" in READ_FIELDS
+
+
+class TestDocumentBudget:
+    """The whole issue document with every part at its maximum."""
+
+    def test_full_trend_maps_fit_with_everything_else_at_its_maximum(self) -> None:
+        """Full hourly and daily maps, the biggest latest occurrence, longest title and
+        culprit and full release lists still fit Firestore's 1 MiB and 40,000 entries."""
+        from consumer import trends
+        from tests.consumer.fake_store import _applied
+        from tests.firestore_rules import violations
+
+        huge = "x" * 360_000
+        delta = _delta(title="T" * 5000, message=huge, logger="L" * 5000,
+                       extra={f"k{i}": [i] * 2 for i in range(4000)}, release="r" * 300)
+        for i in range(40):
+            delta.merge(_delta(at=BASE_TIME - i * 86_400, release=f"{i}" + "r" * 300,
+                               environment=f"{i}" + "e" * 300))
+        now = _time(0)
+        document = plan_issue_write(None, delta, now, 20, 20).fields
+        hour = now.replace(minute=0, second=0, microsecond=0)
+        document["trend_hourly"] = {
+            trends.hour_key(hour - _dt.timedelta(hours=h)): 2**62 for h in range(trends.HOURLY_BUCKETS)}
+        document["trend_daily"] = {
+            trends.day_key(hour - _dt.timedelta(days=d)): 2**62 for d in range(trends.DAILY_BUCKETS)}
+        later = plan_issue_write(document, _delta(at=BASE_TIME + 60, message=huge), now, 20, 20)
+        document = _applied(document, later.fields)
+        assert len(document["release_seen"]) == 20
+        assert len(document["trend_hourly"]) == trends.HOURLY_BUCKETS
+        assert len(document["trend_daily"]) <= trends.DAILY_BUCKETS
+        assert violations(document) == []

@@ -8,7 +8,13 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from issue_store.present import occurrence_view, pretty_json, relative_time, request_view
+from issue_store.present import (
+    occurrence_view,
+    pretty_json,
+    relative_time,
+    release_view,
+    request_view,
+)
 from tests.issue_store import seed
 
 
@@ -191,3 +197,20 @@ class TestBreadcrumbViews:
         """Breadcrumbs of any shape (a raw producer's) give views or nothing, never an error."""
         view = occurrence_view({"breadcrumbs": raw})
         assert all(isinstance(crumb.message, str) for crumb in view.breadcrumbs)
+
+
+class TestReleaseView:
+    """release_view"""
+
+    def test_releases_with_their_first_times(self) -> None:
+        """``release_seen`` gives each release with the time it was first seen."""
+        at = _dt.datetime(2026, 12, 1, tzinfo=_dt.UTC)
+        issue = {"releases": ["1.0"], "release_seen": [{"release": "1.0", "first_seen": at},
+                                                       {"release": "1.1"}, "junk"]}
+        assert release_view(issue) == [("1.0", at), ("1.1", None)]
+
+    def test_an_old_document_lists_plain_releases(self) -> None:
+        """Before ``release_seen`` existed, the plain ``releases`` list shows, without times."""
+        assert release_view({"releases": ["0.9", "1.0"]}) == [("0.9", None), ("1.0", None)]
+        assert release_view({}) == []
+        assert release_view(None) == []

@@ -98,6 +98,16 @@ def put_demo_issues(db: Any) -> str:
         releases=["2026.11.2", "2026.11.3"],
         regressed_at=seed.ago(hours=5),
         latest=latest,
+        # 1284 events: the first day and a half, none while resolved, a spike since the
+        # regression 5 hours ago
+        **seed.trend_maps({
+            **dict(enumerate([215, 188, 160, 131, 96, 41])),
+            **{h: (17 if h < 48 else 16) + (3 if h % 2 else -3) for h in range(24, 51)},
+        }),
+        first_release="2026.11.2",
+        last_release="2026.11.3",
+        release_seen=[{"release": "2026.11.2", "first_seen": seed.ago(days=2, hours=3)},
+                      {"release": "2026.11.3", "first_seen": seed.ago(hours=5)}],
         status_history=[
             {"status": "open", "at": seed.ago(days=2, hours=3), "by": "consumer",
              "reason": "first seen"},
@@ -130,9 +140,17 @@ def put_demo_issues(db: Any) -> str:
         ("a5", "pricing", "ValueError: could not convert string to float: 'N/A'",
          "pricing.parse in to_decimal", "error", 2, {"days": 1}, {"days": 3}),
     ]
+    shapes = {  # hours ago -> events in that hour
+        "a1": {h: 2 + (h * 7) % 5 for h in range(0, 24)},
+        "a2": {h: 6 - h // 4 + (7 if h == 0 else 0) for h in range(0, 20)},
+        "a3": {1: 6, 2: 8, 4: 3, 7: 2, 8: 4},
+        "a4": {2: 3, 9: 2},
+        "a5": {24: 2},
+    }
     for issue_id, service, title, culprit, level, count, last, first in others:
         seed.put(db, "issues", seed.issue(
             issue_id, service=service, title=title, culprit=culprit, level=level, count=count,
             last_seen=seed.ago(**last), first_seen=seed.ago(**first),
+            **seed.trend_maps(shapes[issue_id]),
         ))
     return str(main["issue_id"])
