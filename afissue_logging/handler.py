@@ -16,6 +16,7 @@ import threading
 from typing import Any
 
 from afissue_logging import _uncaught
+from afissue_logging._locals import capture_for
 from afissue_logging._registry import get_sender
 from afissue_logging._reported import claim
 from afissue_logging._sender import Sender
@@ -101,6 +102,7 @@ class IssueHandler(logging.Handler):
         self._transport = transport
         self._sender: Sender = get_sender(self.settings, transport)
         self._sender.start_if_spooled()
+        self._locals = capture_for(self.settings)
         self._captures_uncaught = self.settings.capture_uncaught
         if self._captures_uncaught:
             _uncaught.install(self._sender)
@@ -131,7 +133,7 @@ class IssueHandler(logging.Handler):
             exc_info = record.exc_info
             if exc_info and exc_info[1] is not None and not claim(exc_info[1]):
                 return
-            self._sender.submit(snapshot_record(record))
+            self._sender.submit(snapshot_record(record, self._locals))
         except Exception:  # noqa: BLE001 - logging must never break the application
             self._sender.count_internal()
 
