@@ -101,6 +101,9 @@ class FrameView:
     lineno: int | None
     context_line: str
     in_app: bool
+    #: Local variables (name, value as the client rendered it), in the frame's order.
+    vars: tuple[tuple[str, str], ...] = ()
+    vars_omitted: int = 0
 
     @classmethod
     def of(cls, raw: Any) -> FrameView:
@@ -113,7 +116,22 @@ class FrameView:
             lineno=lineno if isinstance(lineno, int) and not isinstance(lineno, bool) else None,
             context_line=_str(frame.get("context_line")).strip(),
             in_app=frame.get("in_app") is True,
+            vars=_vars(frame.get("vars")),
+            vars_omitted=_int(frame.get("vars_omitted")),
         )
+
+
+def _vars(value: Any) -> tuple[tuple[str, str], ...]:
+    """A frame's stored ``vars`` (a map, or its JSON text when nested deeply) as pairs."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return ()
+    if not isinstance(value, Mapping):
+        return ()
+    return tuple((str(name), _str(text) if isinstance(text, str) else json.dumps(text))
+                 for name, text in value.items())
 
 
 def _list(value: Any) -> list[Any] | None:
