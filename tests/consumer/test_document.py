@@ -8,9 +8,8 @@ from typing import Any
 
 import pytest
 
-from afissue_logging.wire import encode_event
+from afissue_logging.wire import MAX_FRAME_VARS, MAX_VAR_VALUE_CHARS, encode_event
 from consumer.coalesce import IssueDelta
-from afissue_logging.wire import MAX_FRAME_VARS, MAX_VAR_VALUE_CHARS
 from consumer.document import (
     LATEST_MAX_BYTES,
     LOCALS_MAX_BYTES,
