@@ -84,7 +84,7 @@ def _per_call(best: dict[str, list[float]], n: int) -> dict[str, list[float]]:
             for k, v in best.items()}
 
 
-def measure_sentry(n: int = N, rounds: int = ROUNDS) -> dict[str, float] | None:
+def measure_sentry(n: int = N // 10, rounds: int = 3) -> dict[str, float] | None:
     """sentry-sdk's logging integration with locals on vs the floor, or None if absent.
 
     Run after :func:`measure`: ``sentry_sdk.init`` patches every logger of the process.
