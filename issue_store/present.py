@@ -101,7 +101,8 @@ class FrameView:
     lineno: int | None
     context_line: str
     in_app: bool
-    #: Local variables (name, value as the client rendered it), in the frame's order.
+    #: Local variables (name, value as the client rendered it), by name: a stored map's
+    #: key order is Firestore's, not the frame's.
     vars: tuple[tuple[str, str], ...] = ()
     vars_omitted: int = 0
 
@@ -130,8 +131,10 @@ def _vars(value: Any) -> tuple[tuple[str, str], ...]:
             return ()
     if not isinstance(value, Mapping):
         return ()
-    return tuple((str(name), _str(text) if isinstance(text, str) else json.dumps(text))
-                 for name, text in value.items())
+    return tuple(sorted(
+        (str(name), _str(text) if isinstance(text, str) else json.dumps(text))
+        for name, text in value.items()
+    ))
 
 
 def _list(value: Any) -> list[Any] | None:

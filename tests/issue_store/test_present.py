@@ -82,9 +82,9 @@ class TestOccurrenceView:
 
 class TestFrameVars:
     def test_vars_as_map_or_json_text(self) -> None:
-        """A frame's vars read the same stored as a map or (nested deeply) as JSON text."""
+        """A frame's vars read the same, by name, stored as a map or as JSON text."""
         latest = seed.occurrence()
-        latest["frames"][1]["vars"] = {"a": "1", "b": "<Order>"}
+        latest["frames"][1]["vars"] = {"b": "<Order>", "a": "1"}
         latest["frames"][1]["vars_omitted"] = 3
         latest["exception"]["chain"][0]["frames"][0]["vars"] = '{"c": "[1, 2]"}'
         view = occurrence_view(latest)
