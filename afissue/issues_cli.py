@@ -66,6 +66,9 @@ def add_issues_commands(subparsers: Any) -> None:
     show = sub.add_parser("show", help="show one issue with its latest occurrence")
     show.add_argument("issue_id")
     show.add_argument("--json", action="store_true", help="print JSON")
+    show.add_argument(
+        "--locals", action="store_true", help="print in-app frames' local variables, when sent"
+    )
     show.set_defaults(func=_cmd_show)
 
     for action, status in ACTIONS.items():
@@ -146,9 +149,12 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _traceback_lines(chain: list[ExceptionView], indent: str = "") -> list[str]:
+def _traceback_lines(
+    chain: list[ExceptionView], indent: str = "", show_locals: bool = False
+) -> list[str]:
     """*chain* as Python prints a traceback; an exception group's sub-exceptions follow
-    it, each chain numbered and indented with ``| ``."""
+    it, each chain numbered and indented with ``| ``; with *show_locals*, each frame's
+    local variables below it."""
     lines: list[str] = []
     for exc in chain:
         if exc.frames:
@@ -162,6 +168,10 @@ def _traceback_lines(chain: list[ExceptionView], indent: str = "") -> list[str]:
             )
             if frame.context_line:
                 lines.append(f"{indent}    {frame.context_line}")
+            if show_locals:
+                lines += [f"{indent}      {name} = {value}" for name, value in frame.vars]
+                if frame.vars_omitted:
+                    lines.append(f"{indent}      [{frame.vars_omitted} more locals not sent]")
         if exc.frames_omitted:
             lines.append(f"{indent}  [{exc.frames_omitted} frames omitted]")
         lines.append(
@@ -170,7 +180,7 @@ def _traceback_lines(chain: list[ExceptionView], indent: str = "") -> list[str]:
         total = len(exc.children) + exc.children_omitted
         for number, child in enumerate(exc.children, 1):
             lines.append(f"{indent}+-- sub-exception {number} of {total} --")
-            lines += _traceback_lines(child, indent + "| ")
+            lines += _traceback_lines(child, indent + "| ", show_locals)
         if exc.children_omitted:
             lines.append(f"{indent}+-- {exc.children_omitted} more left out by the client --")
         if exc.leads_to:
@@ -212,7 +222,9 @@ def _trend_lines(issue: Mapping[str, Any], now: _dt.datetime) -> list[str]:
     return out
 
 
-def _show_text(issue: Mapping[str, Any], occurrences: list[dict[str, Any]]) -> str:
+def _show_text(
+    issue: Mapping[str, Any], occurrences: list[dict[str, Any]], show_locals: bool = False
+) -> str:
     latest = occurrence_view(issue.get("latest"))
     lists = {
         name: ", ".join(str(v) for v in issue.get(name) or [] if v is not None) or "-"
@@ -239,7 +251,8 @@ def _show_text(issue: Mapping[str, Any], occurrences: list[dict[str, Any]]) -> s
     if latest.breadcrumbs or latest.breadcrumbs_omitted:
         out += ["", "breadcrumbs (oldest first, UTC):", *_breadcrumb_lines(latest)]
     if latest.exceptions:
-        out += ["", "exception (> in-app frame):", *_traceback_lines(latest.exceptions)]
+        out += ["", "exception (> in-app frame):",
+                *_traceback_lines(latest.exceptions, show_locals=show_locals)]
     if latest.request:
         out += ["", "request:", *(f"  {label}: {value}" for label, value in latest.request.items())]
     for title, values in (("context", latest.context), ("tags", latest.tags)):
@@ -276,7 +289,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
     if args.json:
         _print_json({**issue, "occurrences": occurrences})
     else:
-        print(_show_text(issue, occurrences))
+        print(_show_text(issue, occurrences, args.locals))
     return 0
 
 

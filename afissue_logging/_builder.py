@@ -19,6 +19,7 @@ from typing import Any
 from afissue_logging._breadcrumbs_field import breadcrumbs_field
 from afissue_logging._event_cache import CachedParts, EventCache
 from afissue_logging._exceptions import InAppRule, exception_title, exception_to_dict
+from afissue_logging._locals import with_locals
 from afissue_logging._request import request_field
 from afissue_logging._safe import json_safe, safe_repr, text
 from afissue_logging._snapshot import REPORTED_MARKER, Snapshot
@@ -196,6 +197,10 @@ class EventBuilder:
         if snap.exc_info is not None:
             exc = self._exception(snap.exc_info, cached.exception if cached else None)
             event["exception"] = exc
+            if snap.locals:  # this occurrence's own: never into the cache
+                event["exception"] = with_locals(
+                    exc, snap.exc_info[1], snap.exc_info[2], snap.locals, self.scrubber
+                )
             title = exception_title(exc)
         else:
             title = first_line(event["message"]) or "(empty message)"

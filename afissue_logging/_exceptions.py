@@ -26,7 +26,7 @@ import linecache
 import sys
 import sysconfig
 from collections.abc import Sequence
-from types import CodeType, TracebackType
+from types import TracebackType
 from typing import Any
 
 from afissue_logging._safe import safe_str, text
@@ -44,6 +44,7 @@ __all__ = [
     "causes",
     "exception_title",
     "exception_to_dict",
+    "frame_entries",
 ]
 
 _MAX_FRAMES = 60
@@ -96,27 +97,45 @@ class InAppRule:
         return not filename.startswith(self._library)
 
 
+def _runs(
+    tb: TracebackType | None, limit: int, head: int
+) -> tuple[list[tuple[TracebackType, TracebackType, int]], int]:
+    """Runs of equal traceback entries (recursion collapsed): first entry, innermost
+    entry, repeats; a long stack keeps its *head* outermost and innermost runs."""
+    runs: list[tuple[TracebackType, TracebackType, int]] = []
+    while tb is not None:
+        if runs:
+            first, _, repeats = runs[-1]
+            if first.tb_frame.f_code is tb.tb_frame.f_code and (first.tb_lineno or 0) == (
+                tb.tb_lineno or 0
+            ):
+                runs[-1] = (first, tb, repeats + 1)
+                tb = tb.tb_next
+                continue
+        runs.append((tb, tb, 0))
+        tb = tb.tb_next
+    omitted = 0
+    if len(runs) > limit:
+        omitted = len(runs) - limit
+        runs = runs[:head] + runs[-(limit - head):]
+    return runs, omitted
+
+
+def frame_entries(tb: TracebackType | None, top: bool = True) -> list[TracebackType]:
+    """The innermost traceback entry of each frame :func:`exception_to_dict` shows for a
+    traceback (*top*: of the logged exception or its chain, else of a group's child)."""
+    limit, head = (_MAX_FRAMES, _HEAD_FRAMES) if top else (MAX_CHILD_FRAMES, _CHILD_HEAD_FRAMES)
+    return [inner for _, inner, _ in _runs(tb, limit, head)[0]]
+
+
 def _frames(
     tb: TracebackType | None, in_app: InAppRule, limit: int, head: int
 ) -> tuple[list[FrameDict], int]:
-    raw: list[tuple[CodeType, int, dict[str, Any]]] = []
-    while tb is not None:
-        live = tb.tb_frame
-        raw.append((live.f_code, tb.tb_lineno or 0, live.f_globals))
-        tb = tb.tb_next
-    collapsed: list[tuple[CodeType, int, dict[str, Any], int]] = []
-    for code, lineno, globs in raw:
-        if collapsed and collapsed[-1][0] is code and collapsed[-1][1] == lineno:
-            last = collapsed[-1]
-            collapsed[-1] = (last[0], last[1], last[2], last[3] + 1)
-        else:
-            collapsed.append((code, lineno, globs, 0))
-    omitted = 0
-    if len(collapsed) > limit:
-        omitted = len(collapsed) - limit
-        collapsed = collapsed[:head] + collapsed[-(limit - head):]
+    runs, omitted = _runs(tb, limit, head)
     frames: list[FrameDict] = []
-    for code, lineno, globs, repeats in collapsed:
+    for first, _, repeats in runs:
+        live = first.tb_frame
+        code, lineno, globs = live.f_code, first.tb_lineno or 0, live.f_globals
         filename = code.co_filename
         module = globs.get("__name__")
         module = module if isinstance(module, str) else ""

@@ -17,7 +17,10 @@ import threading
 import time
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from afissue_logging._locals import CapturedLocals, LocalsCapture
 
 __all__ = [
     "REPORTED_MARKER",
@@ -49,6 +52,7 @@ class Snapshot:
         "fields",
         "kind",
         "level",
+        "locals",
         "logger",
         "message",
         "pid",
@@ -72,6 +76,7 @@ class Snapshot:
         self.created = 0.0
         self.pid = 0
         self.event: dict[str, Any] | None = None
+        self.locals: CapturedLocals | None = None
 
 
 def _exc_info(value: Any) -> ExcInfo | None:
@@ -86,8 +91,15 @@ def _exc_info(value: Any) -> ExcInfo | None:
     return None
 
 
-def snapshot_record(record: logging.LogRecord) -> Snapshot:
-    """Snapshot a stdlib record: keep it, and render its message if that is cheap and safe."""
+def _capture_locals(snap: Snapshot, capture: LocalsCapture | None) -> None:
+    """Copy the in-app frames' locals now: the running frames change once the call returns."""
+    if capture is not None and snap.exc_info is not None:
+        snap.locals = capture(snap.exc_info[1], snap.exc_info[2])
+
+
+def snapshot_record(record: logging.LogRecord, capture: LocalsCapture | None = None) -> Snapshot:
+    """Snapshot a stdlib record: keep it, and render its message if that is cheap and safe;
+    with *capture*, copy the locals of its exception's in-app frames."""
     snap = Snapshot("record")
     snap.record = record
     try:
@@ -100,6 +112,7 @@ def snapshot_record(record: logging.LogRecord) -> Snapshot:
     elif isinstance(record.msg, BaseException):
         # logger.error(error): the error is the event, with its traceback if it was raised.
         snap.exc_info = _exc_info(record.msg)
+    _capture_locals(snap, capture)
     snap.context = contextvars.copy_context()
     return snap
 
@@ -114,9 +127,13 @@ _LEVELS = {
 
 
 def snapshot_event_dict(
-    logger_name: str, method_name: str, event_dict: Mapping[str, Any]
+    logger_name: str,
+    method_name: str,
+    event_dict: Mapping[str, Any],
+    capture: LocalsCapture | None = None,
 ) -> Snapshot:
-    """Snapshot a structlog event dict (a shallow copy; ``exc_info`` resolved now)."""
+    """Snapshot a structlog event dict (a shallow copy; ``exc_info`` resolved now; with
+    *capture*, the locals of its exception's in-app frames copied)."""
     snap = Snapshot("structlog")
     fields = dict(event_dict)
     event = fields.pop("event", None)
@@ -136,6 +153,7 @@ def snapshot_event_dict(
     snap.thread = threading.current_thread().name
     snap.created = time.time()
     snap.pid = os.getpid()
+    _capture_locals(snap, capture)
     snap.context = contextvars.copy_context()
     return snap
 

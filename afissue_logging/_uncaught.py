@@ -39,6 +39,7 @@ from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from afissue_logging._locals import capture_for
 from afissue_logging._reported import is_reported
 from afissue_logging._snapshot import snapshot_record
 
@@ -118,7 +119,7 @@ def _report(
     record.__dict__["tags"] = {"handled": "no", "mechanism": mechanism}
     for sender in senders:
         try:
-            sender.submit(snapshot_record(record))
+            sender.submit(snapshot_record(record, capture_for(sender.settings)))
         except Exception:  # noqa: BLE001 - never fail the hook chain
             sender.count_internal()
     return senders

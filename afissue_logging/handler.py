@@ -22,6 +22,7 @@ import threading
 from typing import Any
 
 from afissue_logging import _breadcrumbs, _uncaught
+from afissue_logging._locals import capture_for
 from afissue_logging._registry import get_sender
 from afissue_logging._sender import Sender
 from afissue_logging._snapshot import REPORTED_MARKER, snapshot_record
@@ -115,6 +116,7 @@ class IssueHandler(logging.Handler):
         self.setLevel(level)
         self._sender: Sender = get_sender(self.settings, transport)
         self._sender.start_if_spooled()
+        self._locals = capture_for(self.settings)
         self._captures_uncaught = self.settings.capture_uncaught
         if self._captures_uncaught:
             _uncaught.install(self._sender)
@@ -163,7 +165,7 @@ class IssueHandler(logging.Handler):
                 or _already_reported(record)
             ):
                 return
-            self._sender.submit(snapshot_record(record))
+            self._sender.submit(snapshot_record(record, self._locals))
         except Exception:  # noqa: BLE001 - logging must never break the application
             self._sender.count_internal()
 

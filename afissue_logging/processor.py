@@ -21,6 +21,7 @@ from collections.abc import MutableMapping
 from typing import Any
 
 from afissue_logging import _breadcrumbs, _uncaught
+from afissue_logging._locals import capture_for
 from afissue_logging._registry import get_sender
 from afissue_logging._sender import Sender
 from afissue_logging._snapshot import REPORTED_MARKER, snapshot_event_dict
@@ -99,6 +100,7 @@ class IssueProcessor:
         self._sender: Sender = get_sender(self.settings, transport)
         self._sender.start_if_spooled()
         self._warned = Once()
+        self._locals = capture_for(self.settings)
         if self.settings.capture_uncaught:
             _uncaught.install(self._sender)
 
@@ -118,7 +120,9 @@ class IssueProcessor:
                     self._breadcrumb(logger, level, event_dict)
                 return event_dict
             name = getattr(logger, "name", "")
-            snap = snapshot_event_dict(name if isinstance(name, str) else "", method_name, event_dict)
+            snap = snapshot_event_dict(
+                name if isinstance(name, str) else "", method_name, event_dict, self._locals
+            )
             if snap.exc_info is None and "exception" in event_dict:
                 self._warned("formatted", _FORMATTED_TOO_EARLY)
             self._sender.submit(snap)

@@ -35,11 +35,15 @@ __all__ = [
     "MAX_COUNT",
     "MAX_DROP_REASONS",
     "MAX_EVENT_BYTES",
+    "MAX_FRAME_VARS",
     "MAX_REQUEST_METHOD_CHARS",
     "MAX_REQUEST_PATH_CHARS",
     "MAX_REQUEST_QUERY_CHARS",
     "MAX_REQUEST_ROUTE_CHARS",
     "MAX_REQUEST_TEXT_CHARS",
+    "MAX_VARS_FRAMES",
+    "MAX_VAR_NAME_CHARS",
+    "MAX_VAR_VALUE_CHARS",
     "PRIORITIES",
     "STATUSES",
     "WIRE_VERSION",
@@ -88,8 +92,20 @@ def is_identifier(text: str) -> bool:
     return _IDENTIFIER.fullmatch(text) is not None
 
 
+#: Bounds of a frame's local variables (``vars``): at most this many per frame (the rest
+#: counted in ``vars_omitted``), names and rendered values at most this many characters,
+#: and at most :data:`MAX_VARS_FRAMES` frames of one event carry them.
+MAX_FRAME_VARS = 20
+MAX_VAR_NAME_CHARS = 100
+MAX_VAR_VALUE_CHARS = 512
+MAX_VARS_FRAMES = 10
+
+
 class FrameDict(TypedDict):
-    """One stack frame, innermost last (as in a Python traceback)."""
+    """One stack frame, innermost last (as in a Python traceback). An in-app frame may
+    carry its local variables: ``vars`` maps a name to its value rendered as Python-like
+    text (plain values in full, other objects as ``<TypeName>``), scrubbed and bounded
+    (:data:`MAX_FRAME_VARS`); they never take part in the fingerprint."""
 
     filename: str
     module: str
@@ -97,6 +113,8 @@ class FrameDict(TypedDict):
     lineno: int
     context_line: NotRequired[str]
     in_app: bool
+    vars: NotRequired[dict[str, str]]
+    vars_omitted: NotRequired[int]
 
 
 class ExceptionDict(TypedDict):

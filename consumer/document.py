@@ -40,6 +40,8 @@ __all__ = [
     "BREADCRUMBS_MAX_ENTRIES",
     "LATEST_MAX_BYTES",
     "LATEST_MAX_ENTRIES",
+    "LOCALS_MAX_BYTES",
+    "LOCALS_MAX_ENTRIES",
     "MAX_TITLE_CHARS",
     "READ_FIELDS",
     "Increment",
@@ -68,6 +70,10 @@ LATEST_MAX_ENTRIES = 4000
 #: records never takes the stack trace's room, and the newest records are kept first.
 BREADCRUMBS_MAX_BYTES = 96 * 1024
 BREADCRUMBS_MAX_ENTRIES = 1500
+#: Budgets of the frames' local variables (``vars``), spent after everything else of the
+#: latest occurrence: locals are what is dropped first when an occurrence is too big.
+LOCALS_MAX_BYTES = 64 * 1024
+LOCALS_MAX_ENTRIES = 1000
 #: Longest title and culprit stored on the issue (they are listed and indexed).
 MAX_TITLE_CHARS = 1024
 _CONTEXT_FIELDS = (
@@ -124,15 +130,19 @@ def latest_payload(occurrence: Occurrence) -> dict[str, Any]:
     if isinstance(event.get("request"), dict):  # small: before frames spend the budget
         payload["request"] = event["request"]
     exception = event.get("exception")
+    local_vars: dict[str, Any] = {}
     if isinstance(exception, dict):
         payload["exception"] = {k: v for k, v in exception.items() if k != "frames"}
         frames = exception.get("frames")
         payload["frames"] = frames if isinstance(frames, list) else []
+        local_vars = _split_vars(payload)
     payload["context"] = {name: event[name] for name in _CONTEXT_FIELDS if name in event}
     safe: dict[str, Any] = wire.firestore_safe(payload, LATEST_MAX_BYTES, LATEST_MAX_ENTRIES)
     breadcrumbs = _breadcrumbs(event.get("breadcrumbs"))
     if breadcrumbs:
         safe["breadcrumbs"] = breadcrumbs
+    if local_vars:
+        _join_vars(safe, wire.firestore_safe(local_vars, LOCALS_MAX_BYTES, LOCALS_MAX_ENTRIES))
     safe.update(
         event_id=occurrence.event_id[:256], timestamp=occurrence.timestamp,
         count=occurrence.count,
@@ -149,6 +159,60 @@ def _breadcrumbs(value: Any) -> list[Any]:
         value[::-1], BREADCRUMBS_MAX_BYTES, BREADCRUMBS_MAX_ENTRIES
     )
     return list(reversed(newest_first))
+
+
+def _vars_frames(payload: Mapping[str, Any]) -> list[tuple[str, list[Any]]]:
+    """The frame lists that may carry locals: the top frames, then each chain entry's."""
+    found: list[tuple[str, list[Any]]] = []
+    frames = payload.get("frames")
+    if isinstance(frames, list):
+        found.append(("", frames))
+    exception = payload.get("exception")
+    chain = exception.get("chain") if isinstance(exception, dict) else None
+    if isinstance(chain, list):
+        for index, entry in enumerate(chain):
+            listed = entry.get("frames") if isinstance(entry, dict) else None
+            if isinstance(listed, list):
+                found.append((f"{index}.", listed))
+    return found
+
+
+def _split_vars(payload: dict[str, Any]) -> dict[str, Any]:
+    """Take the frames' ``vars`` out of *payload* (copying what it changes), keyed by
+    place (``"7"`` the top exception's frame 7, ``"0.3"`` frame 3 of chain entry 0),
+    innermost frames first, so that a cut budget keeps the innermost frames' locals."""
+    exception = payload.get("exception")
+    if isinstance(exception, dict) and isinstance(exception.get("chain"), list):
+        payload["exception"] = exception = dict(exception)
+        exception["chain"] = [
+            {**entry, "frames": list(entry["frames"])}
+            if isinstance(entry, dict) and isinstance(entry.get("frames"), list) else entry
+            for entry in exception["chain"]
+        ]
+    if isinstance(payload.get("frames"), list):
+        payload["frames"] = list(payload["frames"])
+    taken: dict[str, Any] = {}
+    for prefix, frames in _vars_frames(payload):
+        for index in range(len(frames) - 1, -1, -1):
+            frame = frames[index]
+            if isinstance(frame, dict) and "vars" in frame:
+                frames[index] = {k: v for k, v in frame.items() if k != "vars"}
+                taken[f"{prefix}{index}"] = frame["vars"]
+    return taken
+
+
+def _join_vars(safe: dict[str, Any], local_vars: Mapping[str, Any]) -> None:
+    """Put the Firestore-safe *local_vars* back under the frames they were taken from;
+    what the locals budget cut is left out (``vars_omitted`` of a frame stays)."""
+    places = dict(_vars_frames(safe))
+    for key, value in local_vars.items():
+        prefix, _, index = key.rpartition(".")
+        frames = places.get(prefix + "." if prefix else "")
+        if frames is None or not index.isdigit() or not isinstance(value, dict):
+            continue
+        position = int(index)
+        if position < len(frames) and isinstance(frames[position], dict):
+            frames[position]["vars"] = value
 
 
 def _merged(existing: Any, new: list[str], bound: int) -> list[str] | None:

@@ -86,6 +86,22 @@ class Frame(_Model):
     lineno: int = Field(default=0, ge=0, le=2**31 - 1)
     context_line: str | None = None
     in_app: bool = False
+    vars: (
+        dict[
+            Annotated[str, Field(max_length=wire.MAX_VAR_NAME_CHARS)],
+            Annotated[str, Field(max_length=wire.MAX_VAR_VALUE_CHARS)],
+        ]
+        | None
+    ) = Field(
+        default=None,
+        max_length=wire.MAX_FRAME_VARS,
+        description="Local variables of an in-app frame: name -> value rendered as text "
+        "by the client (plain values in full, other objects as <TypeName>), scrubbed.",
+    )
+    vars_omitted: int | None = Field(
+        default=None, ge=0, le=2**31 - 1,
+        description="Local variables of the frame the client left out of vars.",
+    )
 
 
 class ExceptionInfo(_Model):

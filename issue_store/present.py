@@ -104,6 +104,10 @@ class FrameView:
     lineno: int | None
     context_line: str
     in_app: bool
+    #: Local variables (name, value as the client rendered it), by name: a stored map's
+    #: key order is Firestore's, not the frame's.
+    vars: tuple[tuple[str, str], ...] = ()
+    vars_omitted: int = 0
 
     @classmethod
     def of(cls, raw: Any) -> FrameView:
@@ -116,7 +120,24 @@ class FrameView:
             lineno=lineno if isinstance(lineno, int) and not isinstance(lineno, bool) else None,
             context_line=_str(frame.get("context_line")).strip(),
             in_app=frame.get("in_app") is True,
+            vars=_vars(frame.get("vars")),
+            vars_omitted=_int(frame.get("vars_omitted")),
         )
+
+
+def _vars(value: Any) -> tuple[tuple[str, str], ...]:
+    """A frame's stored ``vars`` (a map, or its JSON text when nested deeply) as pairs."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return ()
+    if not isinstance(value, Mapping):
+        return ()
+    return tuple(sorted(
+        (str(name), _str(text) if isinstance(text, str) else json.dumps(text))
+        for name, text in value.items()
+    ))
 
 
 def _list(value: Any) -> list[Any] | None:

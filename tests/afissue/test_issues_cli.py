@@ -203,6 +203,21 @@ class TestShow:
             assert text in block, text
         assert "request:" not in run(["show", "b"])[1]
 
+    def test_locals_with_the_flag_only(self, run: Run, db: Any) -> None:
+        """--locals prints a frame's variables below it (by name), escaped; without, none."""
+        latest = seed.occurrence()
+        latest["frames"][1]["vars"] = {"order_id": "1234", "note": "'a\x1b[31m'"}
+        latest["frames"][1]["vars_omitted"] = 2
+        seed.put(db, "issues", seed.issue("a", latest=latest))
+        code, out, _ = run(["show", "a", "--locals"])
+        assert code == 0
+        frame = out[out.index("in charge"):]
+        assert frame.index("note = ") < frame.index("order_id = 1234")
+        assert "[2 more locals not sent]" in frame
+        assert "\x1b" not in out
+        code, out, _ = run(["show", "a"])
+        assert code == 0 and "order_id = " not in out
+
     def test_json_has_document_and_occurrences(self, run: Run, db: Any) -> None:
         """``show --json`` prints the whole document with its recent occurrences."""
         seed.put(db, "issues", seed.issue("a"), occurrences=1)

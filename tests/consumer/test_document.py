@@ -10,9 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from afissue_logging.wire import encode_event
+from afissue_logging.wire import MAX_FRAME_VARS, MAX_VAR_VALUE_CHARS, encode_event
 from consumer.coalesce import IssueDelta
 from consumer.document import (
+    LATEST_MAX_BYTES,
+    LOCALS_MAX_BYTES,
     READ_FIELDS,
     Increment,
     culprit,
@@ -21,7 +23,7 @@ from consumer.document import (
 )
 from consumer.occurrence import Occurrence, parse_occurrence
 from tests.consumer.helpers import BASE_TIME, make_event
-from tests.firestore_rules import violations
+from tests.firestore_rules import size, violations
 
 NOW = _dt.datetime(2026, 11, 26, 20, 0, tzinfo=_dt.UTC)
 
@@ -178,6 +180,48 @@ class TestBreadcrumbs:
         kept = [c for c in stored if isinstance(c, dict)]
         assert kept and kept[-1]["message"].startswith(f"{count - 1} ")
         assert all(isinstance(c, dict) for c in stored[1:])
+
+
+class TestLatestPayloadLocals:
+    """latest_payload() with frames' local variables (``vars``)."""
+
+    @staticmethod
+    def _event_with_locals(frames: int, chain: bool = False) -> dict[str, Any]:
+        event = make_event(extra={"order": "o-1"}, trace_id="t-1")
+        huge = {f"v{i}": "x" * MAX_VAR_VALUE_CHARS for i in range(MAX_FRAME_VARS)}
+        listed = [{"filename": "app.py", "module": "app", "function": f"f{i}", "lineno": i,
+                   "in_app": True, "vars": {**huge, "marker": f"frame {i}"},
+                   "vars_omitted": 3} for i in range(frames)]
+        event["exception"]["frames"] = listed
+        if chain:
+            event["exception"]["chain"] = [
+                {"type": "KeyError", "value": "k", "module": "builtins", "relation": "cause",
+                 "frames": [{**listed[0], "vars": {"cause_local": "'c'"}}]}]
+        return event
+
+    def test_small_locals_are_stored_under_their_frames(self) -> None:
+        """Each frame keeps its vars, the chain's frames theirs."""
+        payload = latest_payload(parse_occurrence(encode_event(
+            self._event_with_locals(2, chain=True))))
+        assert [f["vars"]["marker"] for f in payload["frames"]] == ["frame 0", "frame 1"]
+        assert payload["frames"][0]["vars_omitted"] == 3
+        assert payload["exception"]["chain"][0]["frames"][0]["vars"] == {"cause_local": "'c'"}
+
+    def test_huge_locals_are_dropped_first(self) -> None:
+        """Locals over their budget are cut, innermost frames kept; frames, context stay."""
+        event = self._event_with_locals(40)
+        payload = latest_payload(parse_occurrence(encode_event(event)))
+        frames = payload["frames"]
+        assert len(frames) == 40
+        assert all(f["function"] == f"f{i}" for i, f in enumerate(frames))
+        assert payload["context"]["extra"] == {"order": "o-1"}
+        assert payload["context"]["trace_id"] == "t-1"
+        kept = [i for i, f in enumerate(frames) if "vars" in f]
+        assert kept and kept[-1] == 39 and len(kept) < 40
+        assert size({"latest": payload}) < LATEST_MAX_BYTES + LOCALS_MAX_BYTES + 4096
+        document = plan_issue_write(None, IssueDelta.start(parse_occurrence(encode_event(event))),
+                                    NOW, 50, 5).fields
+        assert violations(document) == []
 
 
 class TestReadFields:

@@ -109,3 +109,33 @@ class TestBreadcrumb:
                 {"title": "t", "breadcrumbs": [crumb] * (wire.MAX_BREADCRUMBS + 1)}
             )
         assert error.value.errors()[0]["loc"] == ("breadcrumbs",)
+
+
+def _frame_event(**frame: Any) -> dict[str, Any]:
+    base = {"filename": "app.py", "module": "app", "function": "f", "lineno": 1, "in_app": True}
+    return {"title": "t", "exception": {"type": "E", "frames": [{**base, **frame}]}}
+
+
+class TestFrameVars:
+    def test_client_locals_are_accepted_unchanged(self) -> None:
+        """A frame's vars and vars_omitted as the client sends them reach the wire event."""
+        variables = {f"v{i}": "x" * wire.MAX_VAR_VALUE_CHARS for i in range(wire.MAX_FRAME_VARS)}
+        event = IssueEvent.model_validate(_frame_event(vars=variables, vars_omitted=4))
+        dumped = event.model_dump(mode="json", exclude_none=True)
+        assert dumped["exception"]["frames"][0]["vars"] == variables
+        assert dumped["exception"]["frames"][0]["vars_omitted"] == 4
+
+    @pytest.mark.parametrize(
+        "frame",
+        [
+            {"vars": {f"v{i}": "1" for i in range(wire.MAX_FRAME_VARS + 1)}},
+            {"vars": {"v": "x" * (wire.MAX_VAR_VALUE_CHARS + 1)}},
+            {"vars": {"n" * (wire.MAX_VAR_NAME_CHARS + 1): "1"}},
+            {"vars": {"v": 1}},
+            {"vars_omitted": -1},
+        ],
+    )
+    def test_out_of_bounds_locals_are_refused(self, frame: dict[str, Any]) -> None:
+        """Too many, too long or non-text locals are a schema violation (422)."""
+        with pytest.raises(ValidationError, match="vars"):
+            IssueEvent.model_validate(_frame_event(**frame))

@@ -86,6 +86,29 @@ class TestOccurrenceView:
         assert occurrence_view({"count": 1, "coalesced_count": 40}).count == 40
 
 
+class TestFrameVars:
+    def test_vars_as_map_or_json_text(self) -> None:
+        """A frame's vars read the same, by name, stored as a map or as JSON text."""
+        latest = seed.occurrence()
+        latest["frames"][1]["vars"] = {"b": "<Order>", "a": "1"}
+        latest["frames"][1]["vars_omitted"] = 3
+        latest["exception"]["chain"][0]["frames"][0]["vars"] = '{"c": "[1, 2]"}'
+        view = occurrence_view(latest)
+        assert view.exceptions[1].frames[1].vars == (("a", "1"), ("b", "<Order>"))
+        assert view.exceptions[1].frames[1].vars_omitted == 3
+        assert view.exceptions[0].frames[0].vars == (("c", "[1, 2]"),)
+        assert view.exceptions[1].frames[0].vars == ()
+
+    @given(st.one_of(st.none(), st.integers(), st.text(), st.lists(st.text()),
+                     st.dictionaries(st.text(), st.one_of(st.text(), st.integers(), st.none()))))
+    def test_any_stored_vars_never_raise(self, raw: Any) -> None:
+        """Whatever a frame's vars hold, the view is name/text pairs or nothing."""
+        latest = seed.occurrence()
+        latest["frames"][1]["vars"] = raw
+        pairs = occurrence_view(latest).exceptions[1].frames[1].vars
+        assert all(isinstance(n, str) and isinstance(v, str) for n, v in pairs)
+
+
 class TestExceptionGroups:
     def test_children_as_the_consumer_stores_them(self) -> None:
         """A client's group event, laid out by the consumer (deep parts as JSON text),

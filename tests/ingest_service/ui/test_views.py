@@ -205,6 +205,28 @@ class TestIssueDetail:
         seed.put(db, "issues", seed.issue("b"))
         assert "<h2>Breadcrumbs</h2>" not in operator.get("/issues/b").get_data(as_text=True)
 
+
+    def test_shows_locals_under_their_frame_escaped(
+        self, operator: FlaskClient, db: Any
+    ) -> None:
+        """A frame's locals are listed under it (in name order, as Firestore keeps a map),
+        escaped, with the omitted count."""
+        latest = seed.occurrence()
+        latest["frames"][1]["vars"] = {"order_id": "1234", "customer": "<Customer>",
+                                       "note": "'<script>x</script>'"}
+        latest["frames"][1]["vars_omitted"] = 2
+        seed.put(db, "issues", seed.issue("a", latest=latest))
+        html = operator.get("/issues/a").get_data(as_text=True)
+        frame = html[html.index('class="frame in-app"'):]
+        frame = frame[: frame.index("</li>")]
+        assert "locals (3 of 5)" in frame
+        names = [frame.index(f"<th>{name}</th>") for name in ("customer", "note", "order_id")]
+        assert names == sorted(names)
+        assert "&lt;Customer&gt;" in frame
+        assert "<script>x" not in html and "&lt;script&gt;x" in frame
+        seed.put(db, "issues", seed.issue("b"))
+        assert 'class="vars"' not in operator.get("/issues/b").get_data(as_text=True)
+
     def test_unknown_issue_is_404(self, operator: FlaskClient) -> None:
         """An id with no document is a 404 page."""
         assert operator.get("/issues/nope").status_code == 404
