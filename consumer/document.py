@@ -11,6 +11,7 @@
     created_at, updated_at, regressed_at, regressions (times reopened),
     status_history [{status, at, by, reason}],
     occurrence_seq (ring position of the next ``occurrences`` document),
+    search_tokens (bounded words and facets searched, ``consumer.search_fields``),
     alert_velocity {rule slug: {...}} (only with velocity alert rules, ``consumer.alert_triggers``)
 
 ``{collection}/{issue_id}/occurrences/{00..N-1}``: a ring of the most recent flush
@@ -31,6 +32,7 @@ from afissue_logging import wire
 from consumer import lifecycle
 from consumer.coalesce import IssueDelta
 from consumer.occurrence import Occurrence
+from consumer.search_fields import planned_tokens
 
 __all__ = [
     "LATEST_MAX_BYTES",
@@ -51,6 +53,8 @@ READ_FIELDS = (
     "environments", "releases",
     # what alert decisions build on (consumer.alert_triggers)
     "count", "regressions", "alert_velocity",
+    # search (consumer.search_fields)
+    "search_tokens",
 )
 
 #: Budgets of the latest occurrence, stored twice (issue and ring document): Firestore
@@ -181,6 +185,7 @@ def plan_issue_write(
             "status_history": [lifecycle.status_entry(lifecycle.OPEN, now, "consumer", "first seen")],
             "occurrence_seq": 1,
         }
+        fields.update(planned_tokens(None, fields, event, fields["culprit"]))
         return IssueWrite(fields, True, False, "00", occurrence)
 
     seq = existing.get("occurrence_seq")
@@ -205,4 +210,5 @@ def plan_issue_write(
     change = lifecycle.on_occurrence(existing, now, max_list_values)
     if change is not None:
         fields.update(change.fields)
+    fields.update(planned_tokens(existing, fields, event, culprit(event)))
     return IssueWrite(fields, False, change is not None, f"{slot:02d}", occurrence)

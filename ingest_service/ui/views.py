@@ -143,12 +143,17 @@ def _store_error(error: Exception) -> tuple[str, int]:
 
 
 @bp.get("/issues")
-def issue_list() -> str:
+def issue_list() -> str | tuple[str, int]:
     state = _state()
     try:
         query = IssueQuery.from_args(request.args, state.settings.page_size)
     except InvalidQuery as exc:
-        abort(400, description=str(exc))
+        # The list page again, with the text as typed and what is wrong with it.
+        return render_template(
+            "afissue_ui/list.html", query=None, page=None, error=str(exc),
+            typed=request.args.get("q", ""), sorts=SORTS, statuses=STATUSES,
+            sort=request.args.get("sort", "last_seen"),
+        ), 400
     page = state.reader.find(query)
     next_url = (
         url_for("issues_ui.issue_list", **query.to_args(page.next_cursor))
@@ -159,6 +164,9 @@ def issue_list() -> str:
         "afissue_ui/list.html",
         query=query,
         page=page,
+        error=None,
+        typed=query.search_text(),
+        sort=query.sort,
         next_url=next_url,
         first_url=url_for("issues_ui.issue_list", **query.to_args()),
         statuses=STATUSES,
