@@ -15,7 +15,8 @@
     alert_velocity {rule slug: {...}} (only with velocity alert rules, ``consumer.alert_triggers``)
 
 ``{collection}/{issue_id}/occurrences/{00..N-1}``: a ring of the most recent flush
-windows' latest occurrence, each with ``coalesced_count`` (occurrences in that window).
+windows' latest occurrence, each with ``coalesced_count`` (occurrences in that window)
+and ``expire_at``; ``first`` and ``regression-NNN`` are kept (``consumer.retention``).
 
 Planning works on plain values (``None``, numbers, strings, datetimes, lists, dicts) and
 :class:`Increment`; ``consumer.firestore_writes`` turns them into Firestore writes.
@@ -29,7 +30,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from afissue_logging import wire
-from consumer import lifecycle
+from consumer import lifecycle, retention
 from consumer.coalesce import IssueDelta
 from consumer.occurrence import Occurrence
 from consumer.search_fields import planned_tokens
@@ -156,8 +157,11 @@ def plan_issue_write(
     now: _dt.datetime,
     max_list_values: int,
     ring_size: int,
+    *,
+    occurrence_ttl: _dt.timedelta | None = None,
 ) -> IssueWrite:
-    """Fields to create or update so that the document includes *delta*."""
+    """Fields to create or update so that the document includes *delta*; ring occurrences
+    expire after *occurrence_ttl* (``consumer.retention``)."""
     event = delta.latest.event
     latest = latest_payload(delta.latest)
     occurrence = {**latest, "coalesced_count": delta.count, "coalesced_records": delta.records}
@@ -186,7 +190,7 @@ def plan_issue_write(
             "occurrence_seq": 1,
         }
         fields.update(planned_tokens(None, fields, event, fields["culprit"]))
-        return IssueWrite(fields, True, False, "00", occurrence)
+        return IssueWrite(fields, True, False, retention.FIRST_SLOT, occurrence)
 
     seq = existing.get("occurrence_seq")
     slot = (seq if isinstance(seq, int) else 0) % ring_size
@@ -211,4 +215,7 @@ def plan_issue_write(
     if change is not None:
         fields.update(change.fields)
     fields.update(planned_tokens(existing, fields, event, culprit(event)))
-    return IssueWrite(fields, False, change is not None, f"{slot:02d}", occurrence)
+    if change is not None:
+        return IssueWrite(fields, False, True, retention.regression_slot(existing), occurrence)
+    occurrence.update(retention.expiry(now, occurrence_ttl))
+    return IssueWrite(fields, False, False, f"{slot:02d}", occurrence)

@@ -72,7 +72,16 @@ class TestIndexes:
             ("status_history", "[]"),
             # array-contains only: no ascending/descending entries per token
             ("search_tokens", json.dumps([{"queryScope": "COLLECTION", "arrayConfig": "CONTAINS"}])),
+            # the TTL field: a timestamp always near now, which Google advises not to index
+            ("expire_at", "[]"),
         }
+
+
+class TestPruneIndex:
+    def test_the_prune_query_has_its_index(self) -> None:
+        """``afissue prune`` (status ==, last_seen < cutoff, newest first) uses the
+        (status, last_seen descending) index the list has."""
+        assert (frozenset({("status", "ASCENDING")}), ("last_seen", "DESCENDING")) in declared()
 
 
 class TestAlertIndexes:
