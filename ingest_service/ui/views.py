@@ -38,7 +38,7 @@ from issue_store.present import as_datetime, occurrence_view, pretty_json, relat
 from issue_store.query import SORTS, InvalidQuery, IssueQuery
 from issue_store.reader import ACTIONS, IssueReader
 
-__all__ = ["UIState", "bp", "init_app"]
+__all__ = ["UIState", "bp", "init_app", "page_helpers"]
 
 _KEY = "afissue_ui"
 bp = Blueprint(
@@ -101,6 +101,12 @@ def _helpers() -> dict[str, Any]:
         "level_class": lambda level: _css_token(level, LEVELS),
         "status_class": lambda status: _css_token(status, STATUSES),
     }
+
+
+def page_helpers() -> dict[str, Any]:
+    """What the UI's templates use (login state, times, CSS classes), for a page of
+    another blueprint drawn in the UI's layout (``/issues/recent``)."""
+    return _helpers()
 
 
 @bp.before_request
