@@ -46,9 +46,6 @@ def planned_tokens(
         words = tokens.word_tokens(search_texts(event, culprit))
     else:
         words = [t for t in old if not tokens.is_facet(t)]
-    level = fields.get("level", stored.get("level"))
-    releases = _strings(fields["releases"] if "releases" in fields else stored.get("releases"))
-    facets = [tokens.facet("level", level)] if isinstance(level, str) else []
-    facets.extend(tokens.facet("release", r) for r in releases)
-    planned = words + list(dict.fromkeys(facets))
+    releases = fields["releases"] if "releases" in fields else stored.get("releases")
+    planned = words + tokens.facets_of(fields.get("level", stored.get("level")), releases)
     return {} if planned == old else {"search_tokens": planned}

@@ -29,8 +29,10 @@ __all__ = [
     "MAX_TOKENS",
     "MAX_TOKEN_CHARS",
     "facet",
+    "facets_of",
     "is_facet",
     "query_words",
+    "stored_texts",
     "word_tokens",
 ]
 
@@ -90,3 +92,23 @@ def facet(name: str, value: str) -> str:
 def is_facet(token: str) -> bool:
     """Whether *token* is a facet rather than a word."""
     return ":" in token
+
+
+def stored_texts(document: dict[str, object]) -> list[str]:
+    """The searched texts of a stored issue document, in the consumer's order (title,
+    exception type and value, culprit, message): what ``afissue reindex`` tokenizes."""
+    latest = document.get("latest")
+    latest = latest if isinstance(latest, dict) else {}
+    exception = latest.get("exception")
+    exception = exception if isinstance(exception, dict) else {}
+    texts = [document.get("title"), exception.get("type"), exception.get("value"),
+             document.get("culprit"), latest.get("message")]
+    return [t for t in texts if isinstance(t, str)]
+
+
+def facets_of(level: object, releases: object) -> list[str]:
+    """The facet tokens of an issue's level and releases."""
+    found = [facet("level", level)] if isinstance(level, str) else []
+    if isinstance(releases, list):
+        found.extend(facet("release", r) for r in releases if isinstance(r, str))
+    return list(dict.fromkeys(found))
