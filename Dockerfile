@@ -2,6 +2,7 @@
 # One image for both servers of afissue:
 #   docker run IMAGE ingest      -> `afissue ingest`   (gunicorn, port 6001)
 #   docker run IMAGE consumer    -> `afissue consumer` (one member of the consumer group)
+#   docker run IMAGE notifier    -> `afissue notifier` (one alert notifier replica)
 # Configuration is environment only (docs/configuration.md); see docker-compose.yml.
 
 ARG PYTHON_IMAGE=python:3.11-slim
@@ -19,6 +20,7 @@ COPY alerting ./alerting
 COPY issue_store ./issue_store
 COPY ingest_service ./ingest_service
 COPY consumer ./consumer
+COPY notifier ./notifier
 COPY afissue ./afissue
 # A regular (non-editable) install: the runtime stage gets no source tree, only the venv.
 RUN /opt/afissue/bin/pip install ".[server]" \
@@ -27,7 +29,7 @@ RUN /opt/afissue/bin/pip install ".[server]" \
 # --- runtime: the venv, a non-root user, nothing else ---
 FROM ${PYTHON_IMAGE} AS runtime
 LABEL org.opencontainers.image.title="afissue" \
-      org.opencontainers.image.description="afissue ingest API and consumer" \
+      org.opencontainers.image.description="afissue ingest API, consumer and alert notifier" \
       org.opencontainers.image.licenses="MIT"
 RUN groupadd --system --gid 10001 afissue \
     && useradd --system --uid 10001 --gid afissue --home-dir /home/afissue --create-home \

@@ -16,6 +16,8 @@ import os
 import sys
 from typing import Any
 
+from afissue.alerts_resend_cli import add_alerts_resend_command
+from afissue.alerts_test_cli import add_alerts_test_command
 from afissue.issues_cli import _firestore_errors, _print_json
 from issue_store.alerts import AlertView
 from issue_store.present import format_table, printable, relative_time
@@ -31,6 +33,8 @@ def add_alerts_commands(subparsers: Any) -> None:
     alerts = subparsers.add_parser("alerts", help="alerts: what was sent where")
     sub = alerts.add_subparsers(dest="alerts_command", required=True)
     add_list_command(sub)
+    add_alerts_test_command(sub)
+    add_alerts_resend_command(sub)
 
 
 def add_list_command(sub: Any) -> None:

@@ -58,6 +58,13 @@ def _cmd_consumer(args: argparse.Namespace) -> int:
     return consumer_main(os.environ)
 
 
+def _cmd_notifier(args: argparse.Namespace) -> int:
+    from notifier.main import main as notifier_main
+
+    # The same process as `python -m notifier`: logging, settings, rules, signals.
+    return notifier_main(os.environ)
+
+
 def _cmd_token_new(args: argparse.Namespace) -> int:
     from ingest_service.errors import IngestConfigError
     from ingest_service.tokens import new_token
@@ -152,6 +159,7 @@ def _run_demo(stack: Any) -> None:
         f"\n{len(rows)} issues in Firestore ({total} occurrences of {EXPECTED_OCCURRENCES} logged):\n"
     )
     print(format_table(rows, ["title", "count", "status", "first_seen", "last_seen", "issue_id"]))
+    _wait_for_alerts(stack, len(rows))
     base = f"http://{stack.firestore_host}/v1/projects/{settings.firestore_project}"
     print(f"\nissues (web):  {stack.ingest_url}/issues")
     print(f"recent issues: {stack.ingest_url}/issues/recent")
@@ -159,11 +167,30 @@ def _run_demo(stack: Any) -> None:
     print(f"firestore:     {base}/databases/(default)/documents/{settings.firestore_collection}\n")
 
 
+def _wait_for_alerts(stack: Any, issues: int, timeout: float = 45.0) -> None:
+    """Wait until the local receiver has one alert per new issue of the demo, and say so."""
+    receiver = stack.alert_receiver
+    if receiver is None or not (stack.settings.consumer and stack.settings.notifier):
+        return
+    deadline = time.monotonic() + timeout
+    while receiver.count() < issues and time.monotonic() < deadline:
+        stack.check()
+        time.sleep(0.2)
+    print(
+        f"\n{receiver.count()} alerts received by the local receiver at {receiver.url} "
+        f"({issues} new issues; each signature verified)",
+        flush=True,
+    )
+
+
 def _cmd_dev(args: argparse.Namespace) -> int:
     from afissue.dev import DevSettings, DevStack
     from afissue.services import ServiceError
 
-    settings = DevSettings.from_env(os.environ, port=args.port, consumer=not args.no_consumer)
+    settings = DevSettings.from_env(
+        os.environ, port=args.port, consumer=not args.no_consumer,
+        notifier=not args.no_notifier,
+    )
     stop = _stop_on_signals()
     print("warning: afissue dev runs the ingest API without authentication", file=sys.stderr)
     try:
@@ -190,6 +217,9 @@ def _parser() -> argparse.ArgumentParser:
     dev.add_argument("--port", type=int, default=None, help="ingest API port (default 6001)")
     dev.add_argument("--no-consumer", action="store_true", help="leave the consumer out")
     dev.add_argument(
+        "--no-notifier", action="store_true", help="leave the alert notifier out"
+    )
+    dev.add_argument(
         "--demo", action="store_true", help="run the demo service and print the issues"
     )
     dev.add_argument("--exit-after-demo", action="store_true", help="stop after the demo")
@@ -209,6 +239,11 @@ def _parser() -> argparse.ArgumentParser:
 
     consumer = sub.add_parser("consumer", help="run one consumer of the Kafka consumer group")
     consumer.set_defaults(func=_cmd_consumer)
+
+    notifier = sub.add_parser(
+        "notifier", help="deliver pending alerts (webhook, Slack, email); run one or more"
+    )
+    notifier.set_defaults(func=_cmd_notifier)
 
     from afissue.issues_cli import add_issues_commands
 

@@ -34,6 +34,7 @@ SETTINGS_CLASSES: tuple[tuple[str, str, str, str], ...] = (
      "Read by the web UI (served by the ingest API), beside the issue store's settings."),
     ("Consumer", "consumer.settings", "ConsumerSettings", "Read by `afissue consumer`."),
     ("Consumer process", "consumer.runtime", "ProcessSettings", "Read by `afissue consumer`."),
+    ("Notifier", "notifier.settings", "NotifierSettings", "Read by `afissue notifier`."),
     (
         "Local stack",
         "afissue.dev",

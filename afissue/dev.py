@@ -7,8 +7,14 @@ the ``export`` lines a second terminal needs (``afissue issues list``, ``afissue
 consumer``, a service with an ``IssueHandler``). Everything stops on Ctrl-C / SIGTERM.
 
 Each child's output goes to ``<log dir>/<name>.log`` (the ``logs:`` line names the
-directory); the consumer's lines are also shown in the terminal, prefixed
-``consumer | ``, since they say what happens to the events (e.g. each new issue).
+directory); the consumer's and the notifier's lines are also shown in the terminal,
+prefixed ``consumer | `` and ``notifier | ``, since they say what happens to the events
+(each new issue, each alert delivered).
+
+Alerts: a notifier runs beside the consumer. When no alert channel is configured
+(``AFISSUE_ALERTS_FILE`` / ``AFISSUE_ALERT_WEBHOOK_URL`` unset), the stack starts a local
+receiver (:mod:`afissue.dev_receiver`) and points the webhook shortcut at it with a fresh
+secret, so every new issue and regression is printed as ``alert | ...``.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
+from afissue.dev_receiver import AlertReceiver
 from afissue.services import FirestoreEmulator, RedisServer, ServiceError
 from afissue.services._process import stop_process_group, wait_until
 from afissue.services.kafka_mock import MockCluster
@@ -55,7 +62,14 @@ class DevSettings:
         "AFISSUE_DEV_PARTITIONS",
         "Partitions of the topic in the embedded Kafka of `afissue dev`.",
     )
+    alerts_file: str | None = server_env.ALERTS_FILE.field(
+        "`afissue dev`: unset (and no webhook URL), alerts go to its local receiver."
+    )
+    alert_webhook_url: str | None = server_env.ALERT_WEBHOOK_URL.field(
+        "`afissue dev`: unset (and no rules file), alerts go to its local receiver."
+    )
     consumer: bool = True
+    notifier: bool = True
 
     @classmethod
     def from_env(
@@ -101,6 +115,7 @@ class DevStack:
         self._firestore: FirestoreEmulator | None = None
         self._kafka: MockCluster | None = None
         self._children: list[_Child] = []
+        self.alert_receiver: AlertReceiver | None = None
         self.redis_url = settings.redis_url or ""
         self.firestore_host = settings.firestore_emulator_host or ""
         self.kafka_bootstrap = ""
@@ -125,7 +140,17 @@ class DevStack:
             }
         )
         env.setdefault("AFISSUE_UI_OPEN", "1")  # the local stack's web UI needs no login
+        env.update(self._alert_environment())
         return env
+
+    def _alert_environment(self) -> dict[str, str]:
+        """The webhook shortcut to the local receiver, when it runs."""
+        if self.alert_receiver is None:
+            return {}
+        return {
+            "AFISSUE_ALERT_WEBHOOK_URL": self.alert_receiver.url,
+            "AFISSUE_ALERT_WEBHOOK_SECRET": self.alert_receiver.secret,
+        }
 
     def exports(self) -> dict[str, str]:
         """The variables that point another terminal's commands and clients at this stack:
@@ -138,6 +163,7 @@ class DevStack:
             "AFISSUE_REDIS_URL": self.redis_url,
             "AFISSUE_KAFKA_BOOTSTRAP": self.kafka_bootstrap,
             "AFISSUE_KAFKA_TOPIC": self.settings.kafka_topic,
+            **self._alert_environment(),
         }
 
     def start(self) -> DevStack:
@@ -172,12 +198,21 @@ class DevStack:
             60,
             f"ingest API on {self.ingest_url} (log: {self._log_dir / 'ingest.log'})",
         )
+        if not (self.settings.alerts_file or self.settings.alert_webhook_url):
+            self.alert_receiver = AlertReceiver(self._echo).start()
         if self.settings.consumer:
             self._spawn("consumer", ["consumer"], echo_prefix="consumer | ")
+        if self.settings.notifier:
+            self._spawn("notifier", ["notifier"], echo_prefix="notifier | ")
         self._echo(f"ingest: {self.ingest_url}")
         self._echo(f"kafka: {self.kafka_bootstrap}")
         self._echo(f"redis: {self.redis_url}")
         self._echo(f"firestore: {self.firestore_host}")
+        if self.alert_receiver is not None:
+            self._echo(
+                f"alerts: {self.alert_receiver.url} (local receiver: new issues and "
+                "regressions are printed as 'alert | ...')"
+            )
         names = ", ".join(f"{child.name}.log" for child in self._children)
         self._echo(f"logs: {self._log_dir} ({names})")
         self._echo("# in another terminal (afissue issues list, afissue consumer, your service):")
@@ -237,6 +272,8 @@ class DevStack:
             if child.echo is not None:
                 child.echo.join(5)  # its last lines (the shutdown) still reach the terminal
         self._children.clear()
+        if self.alert_receiver is not None:
+            self.alert_receiver.stop()
         if self._kafka is not None:
             self._kafka.close()
             self._kafka = None

@@ -20,9 +20,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from afissue_logging.wire import STATUSES
+from issue_store import trends
 from issue_store.errors import FirestoreUnavailable, IssueNotFound
 from issue_store.present import (
     ExceptionView,
+    OccurrenceView,
     format_table,
     occurrence_view,
     printable,
@@ -179,11 +181,38 @@ def _traceback_lines(chain: list[ExceptionView], indent: str = "") -> list[str]:
     return lines
 
 
+def _breadcrumb_lines(view: OccurrenceView) -> list[str]:
+    """The timeline before an occurrence, one record a line."""
+    lines = [f"  [{view.breadcrumbs_omitted} older omitted]"] if view.breadcrumbs_omitted else []
+    for crumb in view.breadcrumbs:
+        data = "".join(f" {k}={v}" for k, v in crumb.data.items())
+        lines.append(
+            f"  {crumb.time}  {crumb.level.upper():<8} {crumb.logger}: {crumb.message}{data}"
+        )
+    return lines
+
+
 def _when(value: Any) -> str:
     if isinstance(value, _dt.datetime):
         stamp = value.astimezone(_dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
         return f"{stamp} ({relative_time(value)})"
     return "-"
+
+
+def _trend_lines(issue: Mapping[str, Any], now: _dt.datetime) -> list[str]:
+    """First/last release and text sparklines of the last 24 hours and 14 days."""
+    out = []
+    if issue.get("first_release") or issue.get("last_release"):
+        out.append(f"first/last release: {issue.get('first_release') or '-'}"
+                   f" / {issue.get('last_release') or '-'}")
+    hours, days = trends.hourly_series(issue, now), trends.daily_series(issue, now)
+    out += [
+        f"last 24 h:    {trends.text_sparkline(hours.counts)}  {hours.total} events"
+        f" (per hour, up to {hours.starts[-1]:%H}:00 UTC)",
+        f"last 14 d:    {trends.text_sparkline(days.counts)}  {days.total} events"
+        f" (per day, up to {days.starts[-1]:%Y-%m-%d})",
+    ]
+    return out
 
 
 def _show_text(issue: Mapping[str, Any], occurrences: list[dict[str, Any]]) -> str:
@@ -207,8 +236,11 @@ def _show_text(issue: Mapping[str, Any], occurrences: list[dict[str, Any]]) -> s
     if issue.get("regressed_at"):
         out.append(f"regressed:    {_when(issue.get('regressed_at'))}")
     out += [f"environments: {lists['environments']}", f"releases:     {lists['releases']}"]
+    out += _trend_lines(issue, _dt.datetime.now(_dt.UTC))
     if latest.message:
         out += ["", "message:", f"  {latest.message}"]
+    if latest.breadcrumbs or latest.breadcrumbs_omitted:
+        out += ["", "breadcrumbs (oldest first, UTC):", *_breadcrumb_lines(latest)]
     if latest.exceptions:
         out += ["", "exception (> in-app frame):", *_traceback_lines(latest.exceptions)]
     if latest.request:

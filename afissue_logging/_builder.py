@@ -16,6 +16,7 @@ import socket
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from afissue_logging._breadcrumbs_field import breadcrumbs_field
 from afissue_logging._event_cache import CachedParts, EventCache
 from afissue_logging._exceptions import InAppRule, exception_title, exception_to_dict
 from afissue_logging._request import request_field
@@ -201,6 +202,7 @@ class EventBuilder:
         event["title"] = text(title, _TITLE_CHARS)
         self._add_common(event)
         self._add_request(event, snap)
+        self._add_breadcrumbs(event, snap)
         if shared and cached is not None:
             event["fingerprint"] = cached.fingerprint
         else:
@@ -298,6 +300,12 @@ class EventBuilder:
         if request is not None:
             event["request"] = request
 
+    def _add_breadcrumbs(self, event: dict[str, Any], snap: Snapshot) -> None:
+        """The records that came before the log call in its thread, task or request."""
+        breadcrumbs = breadcrumbs_field(snap.context, self.scrubber)
+        if breadcrumbs is not None:
+            event["breadcrumbs"] = breadcrumbs
+
     def _finish_manual(self, snap: Snapshot) -> EventDict:
         safe = json_safe(snap.event or {})
         event: dict[str, Any] = safe if isinstance(safe, dict) else {}
@@ -321,6 +329,7 @@ class EventBuilder:
                 event[key] = self.scrubber.text(text(event[key], self.settings.max_message_chars))
         self._add_common(event)
         self._add_request(event, snap)
+        self._add_breadcrumbs(event, snap)
         event["fingerprint"] = compute_fingerprint(event, override)
         event.setdefault("count", 1)
         return event  # type: ignore[return-value]

@@ -9,6 +9,10 @@ context (``_snapshot``), and the sender thread reads, bounds and scrubs (``_requ
 
 A value is never changed in place: :func:`update` binds a copy, so a snapshot taken
 before a change (the response status, say) keeps the request as it was at the log call.
+
+A request starts and ends with an empty breadcrumb trail (:mod:`._breadcrumbs`): a worker
+thread serving one request after another never shows one request's records on another's
+events.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Callable, Mapping
 from typing import Any
+
+from afissue_logging import _breadcrumbs
 
 __all__ = ["REQUEST_CONTEXT", "Reader", "RequestContext", "bind", "unbind", "update"]
 
@@ -61,14 +67,18 @@ REQUEST_CONTEXT: contextvars.ContextVar[RequestContext | None] = contextvars.Con
 
 
 def bind(context: RequestContext) -> contextvars.Token[RequestContext | None]:
-    """Make *context* the current request; pass the token to :func:`unbind` at its end."""
+    """Make *context* the current request, with an empty breadcrumb trail; pass the
+    token to :func:`unbind` at its end."""
+    _breadcrumbs.clear()
     return REQUEST_CONTEXT.set(context)
 
 
 def unbind(token: contextvars.Token[RequestContext | None] | None) -> None:
-    """End the request bound with *token* (from another context: end whatever is bound)."""
+    """End the request bound with *token* (from another context: end whatever is bound),
+    and its breadcrumb trail."""
     if token is None:
         return
+    _breadcrumbs.clear()
     try:
         REQUEST_CONTEXT.reset(token)
     except (ValueError, RuntimeError):  # made in another context, or already used

@@ -7,6 +7,12 @@ the sender thread itself, and records already reported by :class:`IssueProcessor
 ignored; a record of an exception object that was already reported is skipped by the
 sender (:mod:`._reported`). Unless ``capture_uncaught=False``, the handler also reports
 uncaught exceptions (:mod:`._uncaught`) until it is closed.
+
+Breadcrumbs: records from ``breadcrumb_level`` (default INFO) up to below the event level
+are added to the current context's trail (:mod:`._breadcrumbs`) instead. So that the
+logging machinery hands them to ``emit`` at all, the handler's ``level`` attribute is the
+lower of the two levels; ``setLevel`` and the ``level`` keyword set the *event* level
+(``event_level``), as for any handler.
 """
 
 from __future__ import annotations
@@ -15,12 +21,13 @@ import logging
 import threading
 from typing import Any
 
-from afissue_logging import _uncaught
+from afissue_logging import _breadcrumbs, _uncaught
 from afissue_logging._registry import get_sender
 from afissue_logging._sender import Sender
 from afissue_logging._snapshot import REPORTED_MARKER, snapshot_record
 from afissue_logging._transport import Transport
-from afissue_logging.settings import ClientSettings, load_settings
+from afissue_logging.settings import ClientSettings, level_number, load_settings
+from afissue_logging.wire import MAX_BREADCRUMBS
 
 __all__ = ["IGNORED_LOGGERS", "IssueHandler"]
 
@@ -69,7 +76,12 @@ class IssueHandler(logging.Handler):
     :class:`~afissue_logging.settings.ClientSettings` field (``batch_size``,
     ``flush_interval``, ...) may be passed too. *transport* replaces HTTP (tests).
     ``capture_uncaught=False`` leaves ``sys.excepthook`` / ``threading.excepthook`` alone.
+    ``breadcrumb_level`` / ``max_breadcrumbs`` (``max_breadcrumbs=0``: off) set which
+    records below *level* become breadcrumbs of the next event; ``level`` then reads the
+    lower of the two, ``event_level`` the event level.
     """
+
+    event_level: int
 
     def __init__(
         self,
@@ -98,6 +110,9 @@ class IssueHandler(logging.Handler):
             **tuning,
         )
         self._transport = transport
+        self._crumbs = min(max(self.settings.max_breadcrumbs, 0), MAX_BREADCRUMBS)
+        self._crumb_level = level_number(self.settings.breadcrumb_level)
+        self.setLevel(level)
         self._sender: Sender = get_sender(self.settings, transport)
         self._sender.start_if_spooled()
         self._captures_uncaught = self.settings.capture_uncaught
@@ -109,8 +124,25 @@ class IssueHandler(logging.Handler):
         """The process-wide sender this handler feeds (re-resolved after ``reset``)."""
         return self._sender
 
+    def setLevel(self, level: int | str) -> None:
+        """Set the event level; ``level`` becomes the lower of it and the breadcrumb level."""
+        super().setLevel(level)
+        self.event_level = self.level
+        if self._crumbs and self._crumb_level < self.level:
+            self.level = self._crumb_level
+
     def handle(self, record: logging.LogRecord) -> bool:
         """Filter and emit without taking the handler lock: the sender's queue is thread-safe."""
+        if record.levelno < self.event_level:
+            # A breadcrumb: the common case of every INFO record, kept short.
+            passed: Any = True
+            try:
+                passed = not self.filters or self.filter(record)
+                if passed and not (_ignored_cache.get(record.name) or _ignored(record.name)):
+                    _breadcrumbs.add_record(record, self._crumbs)
+            except Exception:  # noqa: BLE001 - logging must never break the application
+                self._sender.count_internal()
+            return bool(passed)
         result: Any = self.filter(record)
         if isinstance(result, logging.LogRecord):
             record = result
@@ -121,6 +153,10 @@ class IssueHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         """Snapshot *record* and enqueue it; never raises, never blocks."""
         try:
+            if record.levelno < self.event_level:
+                if not _ignored(record.name):
+                    _breadcrumbs.add_record(record, self._crumbs)
+                return
             if (
                 _ignored(record.name)
                 or threading.get_ident() == self._sender.thread_ident

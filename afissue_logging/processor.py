@@ -9,7 +9,9 @@ so is its exception (:mod:`._reported`): an exception object is reported once. A
 with an ``exception`` field but no ``exc_info`` means structlog's ``format_exc_info`` (or
 ``dict_tracebacks``) ran first and took the traceback away: that is said once on stderr.
 Unless ``capture_uncaught=False``, the processor also makes uncaught exceptions issues
-(:mod:`._uncaught`).
+(:mod:`._uncaught`). Events from ``breadcrumb_level`` up to below the event level are
+added to the same per-context breadcrumb trail as the handler's records
+(:mod:`._breadcrumbs`): the ``event`` text and the other fields' plain values.
 """
 
 from __future__ import annotations
@@ -18,13 +20,14 @@ import logging
 from collections.abc import MutableMapping
 from typing import Any
 
-from afissue_logging import _uncaught
+from afissue_logging import _breadcrumbs, _uncaught
 from afissue_logging._registry import get_sender
 from afissue_logging._sender import Sender
 from afissue_logging._snapshot import REPORTED_MARKER, snapshot_event_dict
 from afissue_logging._transport import Transport
 from afissue_logging._warnings import Once
-from afissue_logging.settings import ClientSettings, load_settings
+from afissue_logging.settings import ClientSettings, level_number, load_settings
+from afissue_logging.wire import MAX_BREADCRUMBS
 
 __all__ = ["IssueProcessor"]
 
@@ -40,6 +43,10 @@ _METHOD_LEVELS = {
     "critical": logging.CRITICAL,
     "fatal": logging.CRITICAL,
 }
+# Keys a breadcrumb carries elsewhere, or that are not data.
+_NOT_BREADCRUMB_DATA = frozenset(
+    {"event", "level", "logger", "timestamp", "exc_info", "stack_info", REPORTED_MARKER}
+)
 _FORMATTED_TOO_EARLY = (
     "IssueProcessor got an event with an 'exception' field but no exc_info: structlog's "
     "format_exc_info or dict_tracebacks runs before it, so issues arrive without stack "
@@ -87,6 +94,8 @@ class IssueProcessor:
             **tuning,
         )
         self.level = _level_number(level)
+        self._crumbs = min(max(self.settings.max_breadcrumbs, 0), MAX_BREADCRUMBS)
+        self._crumb_level = level_number(self.settings.breadcrumb_level)
         self._sender: Sender = get_sender(self.settings, transport)
         self._sender.start_if_spooled()
         self._warned = Once()
@@ -105,6 +114,8 @@ class IssueProcessor:
                 named = event_dict.get("level")
                 level = _level_number(named) if isinstance(named, str) else logging.INFO
             if level < self.level:
+                if self._crumbs and level >= self._crumb_level:
+                    self._breadcrumb(logger, level, event_dict)
                 return event_dict
             name = getattr(logger, "name", "")
             snap = snapshot_event_dict(name if isinstance(name, str) else "", method_name, event_dict)
@@ -115,6 +126,19 @@ class IssueProcessor:
         except Exception:  # noqa: BLE001 - logging must never break the application
             self._sender.count_internal()
         return event_dict
+
+    def _breadcrumb(
+        self, logger: Any, level: int, event_dict: MutableMapping[str, Any]
+    ) -> None:
+        name = event_dict.get("logger") or getattr(logger, "name", "")
+        fields = {k: v for k, v in event_dict.items() if k not in _NOT_BREADCRUMB_DATA}
+        _breadcrumbs.add_event(
+            name if isinstance(name, str) else "",
+            level,
+            event_dict.get("event"),
+            fields,
+            self._crumbs,
+        )
 
     def flush(self, timeout: float | None = None) -> bool:
         """Deliver or spool everything reported so far; whether all of it since the

@@ -8,6 +8,7 @@ environment; unset ones fall back to the documented defaults below.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import sys
 import typing
@@ -22,6 +23,7 @@ __all__ = [
     "ClientSettings",
     "default_service",
     "default_spool_dir",
+    "level_number",
     "load_settings",
     "service_identifier",
 ]
@@ -82,6 +84,24 @@ class ClientSettings:
         "", "AFISSUE_IN_APP", "Comma-separated module prefixes always counted as in-app."
     )
     # Not compared: entry points that differ only here share one sender.
+    breadcrumb_level: str = dataclasses.field(
+        default="INFO",
+        compare=False,
+        metadata={
+            "env": "AFISSUE_BREADCRUMB_LEVEL",
+            "doc": "Records from this level up to below the event level become breadcrumbs "
+            "of the next event in the same thread, task or request (a level name or number).",
+        },
+    )
+    max_breadcrumbs: int = dataclasses.field(
+        default=50,
+        compare=False,
+        metadata={
+            "env": "AFISSUE_MAX_BREADCRUMBS",
+            "doc": "Breadcrumbs kept per thread, task or request (at most 100); 0 turns "
+            "breadcrumbs off.",
+        },
+    )
     capture_uncaught: bool = dataclasses.field(
         default=True,
         compare=False,
@@ -113,6 +133,20 @@ def default_spool_dir() -> str:
         import tempfile
 
         return str(Path(tempfile.gettempdir()) / f"afissue-spool-{os.getuid()}")
+
+
+def level_number(level: int | str) -> int:
+    """A stdlib level number for a level name (any case) or number; ValueError otherwise."""
+    if isinstance(level, int) and not isinstance(level, bool):
+        return level
+    if isinstance(level, str):
+        name = level.strip()
+        if name.lstrip("-").isdigit():
+            return int(name)
+        number = logging.getLevelName(name.upper())
+        if isinstance(number, int):
+            return number
+    raise ValueError(f"unknown log level {level!r}; expected a level name or number")
 
 
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> ClientSettings:

@@ -24,6 +24,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from afissue_logging import _breadcrumbs
 from afissue_logging._registry import reset_senders
 from afissue_logging._transport import Response, TransportError
 from afissue_logging._uncaught import uninstall_all
@@ -39,10 +40,11 @@ __all__ = [
 
 
 def reset() -> None:
-    """Stop and forget every process-wide sender, and put back the exception hooks the
-    client wrapped (call between tests)."""
+    """Stop and forget every process-wide sender, put back the exception hooks the client
+    wrapped, and empty the calling context's breadcrumbs (call between tests)."""
     uninstall_all()
     reset_senders()
+    _breadcrumbs.clear()
 
 
 @dataclasses.dataclass(frozen=True)

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import Any, Literal, NotRequired, TypedDict, get_args
 
 __all__ = [
+    "BREADCRUMB_LEVELS",
     "DROP_REASONS",
     "IDENTIFIER",
     "IDENTIFIER_PATTERN",
@@ -26,6 +27,11 @@ __all__ = [
     "ISSUE_TYPES",
     "LEVELS",
     "LEVEL_ALIASES",
+    "MAX_BREADCRUMBS",
+    "MAX_BREADCRUMBS_BYTES",
+    "MAX_BREADCRUMB_DATA_KEYS",
+    "MAX_BREADCRUMB_MESSAGE_CHARS",
+    "MAX_BREADCRUMB_TEXT_CHARS",
     "MAX_COUNT",
     "MAX_DROP_REASONS",
     "MAX_EVENT_BYTES",
@@ -37,6 +43,7 @@ __all__ = [
     "PRIORITIES",
     "STATUSES",
     "WIRE_VERSION",
+    "BreadcrumbDict",
     "DropReason",
     "EventDict",
     "ExceptionDict",
@@ -136,6 +143,7 @@ class EventDict(TypedDict, total=False):
     trace_id: str
     request_id: str
     request: RequestDict
+    breadcrumbs: list[BreadcrumbDict]
     # Added by the ingest service:
     issue_id: str
     received_at: str
@@ -263,6 +271,39 @@ class RequestDict(TypedDict, total=False):
     status: int
     request_id: str
     user_id: str
+
+
+# -- breadcrumbs ----------------------------------------------------------------------
+
+#: Bounds of an event's ``breadcrumbs``: the client keeps at most this many (the newest)
+#: and cuts their text to these lengths (ending in "…"); the ingest API refuses more (422).
+MAX_BREADCRUMBS = 100
+MAX_BREADCRUMB_MESSAGE_CHARS = 1024
+#: ``logger``, ``thread`` and each string value of ``data``.
+MAX_BREADCRUMB_TEXT_CHARS = 256
+MAX_BREADCRUMB_DATA_KEYS = 20
+#: Most bytes (compact UTF-8 JSON) of an event's breadcrumbs together: the client keeps
+#: the newest that fit, so a trail of long records never pushes an event past
+#: :data:`MAX_EVENT_BYTES`.
+MAX_BREADCRUMBS_BYTES = 64 * 1024
+#: A breadcrumb's level: any event level.
+BREADCRUMB_LEVELS = LEVELS
+
+
+class BreadcrumbDict(TypedDict, total=False):
+    """One log record that came before the event in the same execution context (thread,
+    asyncio task, request), oldest first in the event's ``breadcrumbs``. ``message`` is
+    rendered on the client's sender thread from the template and the arguments the
+    caller's thread kept: plain values as they were, any other object as ``<TypeName>``
+    (never its ``repr``); scrubbed. ``data``: a structlog event's other fields (plain
+    values, scrubbed by key and value as ``extra`` is)."""
+
+    timestamp: str
+    level: str
+    logger: str
+    message: str
+    thread: str
+    data: dict[str, str | int | float | bool | None]
 
 
 # -- values Firestore stores as they are ------------------------------------------------

@@ -10,6 +10,7 @@ import dataclasses
 import datetime as _dt
 
 from consumer.occurrence import Occurrence
+from consumer.trends import epoch_hour
 
 __all__ = ["MAX_LIST_VALUE_CHARS", "IssueDelta", "PartitionBatch"]
 
@@ -29,6 +30,10 @@ class IssueDelta:
     latest: Occurrence
     environments: list[str]
     releases: list[str]
+    #: Occurrences per hour of their time (``consumer.trends.epoch_hour``).
+    hourly: dict[int, int] = dataclasses.field(default_factory=dict)
+    #: Earliest occurrence time of each release in ``releases``.
+    release_first: dict[str, _dt.datetime] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def start(cls, occurrence: Occurrence) -> IssueDelta:
@@ -44,6 +49,8 @@ class IssueDelta:
         """Fold *occurrence* in: sum counts, min/max times, keep the most recent in full."""
         self.count += occurrence.count
         self.records += 1
+        key = epoch_hour(occurrence.timestamp)
+        self.hourly[key] = self.hourly.get(key, 0) + occurrence.count
         self.first_seen = min(self.first_seen, occurrence.timestamp)
         if occurrence.timestamp >= self.last_seen:
             self.last_seen = occurrence.timestamp
@@ -54,11 +61,16 @@ class IssueDelta:
                 value = value[:MAX_LIST_VALUE_CHARS]
                 if value not in seen:
                     seen.append(value)
+                if name == "release":
+                    first = self.release_first.get(value)
+                    if first is None or occurrence.timestamp < first:
+                        self.release_first[value] = occurrence.timestamp
 
     def plus(self, later: IssueDelta) -> IssueDelta:
         """A new delta of this one's occurrences and then *later*'s; neither is changed."""
         both = dataclasses.replace(
-            self, environments=list(self.environments), releases=list(self.releases)
+            self, environments=list(self.environments), releases=list(self.releases),
+            hourly=dict(self.hourly), release_first=dict(self.release_first),
         )
         both.merge(later)
         return both
@@ -67,6 +79,8 @@ class IssueDelta:
         """Fold in *later*, a delta of occurrences read after ours: as if each were added."""
         self.count += later.count
         self.records += later.records
+        for key, count in later.hourly.items():
+            self.hourly[key] = self.hourly.get(key, 0) + count
         self.first_seen = min(self.first_seen, later.first_seen)
         if later.last_seen >= self.last_seen:
             self.last_seen = later.last_seen
@@ -74,6 +88,10 @@ class IssueDelta:
         for seen, new in ((self.environments, later.environments),
                           (self.releases, later.releases)):
             seen.extend(value for value in new if value not in seen)
+        for release, moment in later.release_first.items():
+            first = self.release_first.get(release)
+            if first is None or moment < first:
+                self.release_first[release] = moment
 
 
 @dataclasses.dataclass

@@ -7,12 +7,15 @@
     first_seen, last_seen (timestamps), environments, releases (bounded lists),
     latest {event_id, timestamp, received_at, message, message_template, description,
             level, logger, exception {type, value, module, chain}, frames, context {...},
-            request {method, path, route, query_string, status, request_id, user_id}},
+            request {method, path, route, query_string, status, request_id, user_id},
+            breadcrumbs [{timestamp, level, logger, message, thread, data}]},
     created_at, updated_at, regressed_at, regressions (times reopened),
     status_history [{status, at, by, reason}],
     occurrence_seq (ring position of the next ``occurrences`` document),
     search_tokens (bounded words and facets searched, ``consumer.search_fields``),
-    alert_velocity {rule slug: {...}} (only with velocity alert rules, ``consumer.alert_triggers``)
+    alert_velocity {rule slug: {...}} (only with velocity alert rules, ``consumer.alert_triggers``),
+    trend_hourly {YYYYMMDDHH: n}, trend_daily {YYYYMMDD: n} (``consumer.trends``),
+    first_release, last_release, release_seen [{release, first_seen}] (bounded)
 
 ``{collection}/{issue_id}/occurrences/{00..N-1}``: a ring of the most recent flush
 windows' latest occurrence, each with ``coalesced_count`` (occurrences in that window)
@@ -30,12 +33,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from afissue_logging import wire
-from consumer import lifecycle, retention
-from consumer.coalesce import IssueDelta
+from consumer import lifecycle, retention, trends
+from consumer.coalesce import MAX_LIST_VALUE_CHARS, IssueDelta
 from consumer.occurrence import Occurrence
 from consumer.search_fields import planned_tokens
 
 __all__ = [
+    "BREADCRUMBS_MAX_BYTES",
+    "BREADCRUMBS_MAX_ENTRIES",
     "LATEST_MAX_BYTES",
     "LATEST_MAX_ENTRIES",
     "MAX_TITLE_CHARS",
@@ -54,6 +59,8 @@ READ_FIELDS = (
     "environments", "releases",
     # what alert decisions build on (consumer.alert_triggers)
     "count", "regressions", "alert_velocity",
+    # trend keys to delete once old, releases' first times (consumer.trends)
+    trends.HOURLY_FIELD, trends.DAILY_FIELD, "first_release", "release_seen",
     # search (consumer.search_fields)
     "search_tokens",
 )
@@ -62,6 +69,10 @@ READ_FIELDS = (
 #: storage bytes and values, far inside a document's 1 MiB and 40,000 index entries.
 LATEST_MAX_BYTES = 384 * 1024
 LATEST_MAX_ENTRIES = 4000
+#: Budgets of the latest occurrence's breadcrumbs, on top of the above: a trail of
+#: records never takes the stack trace's room, and the newest records are kept first.
+BREADCRUMBS_MAX_BYTES = 96 * 1024
+BREADCRUMBS_MAX_ENTRIES = 1500
 #: Longest title and culprit stored on the issue (they are listed and indexed).
 MAX_TITLE_CHARS = 1024
 _CONTEXT_FIELDS = (
@@ -124,11 +135,25 @@ def latest_payload(occurrence: Occurrence) -> dict[str, Any]:
         payload["frames"] = frames if isinstance(frames, list) else []
     payload["context"] = {name: event[name] for name in _CONTEXT_FIELDS if name in event}
     safe: dict[str, Any] = wire.firestore_safe(payload, LATEST_MAX_BYTES, LATEST_MAX_ENTRIES)
+    breadcrumbs = _breadcrumbs(event.get("breadcrumbs"))
+    if breadcrumbs:
+        safe["breadcrumbs"] = breadcrumbs
     safe.update(
         event_id=occurrence.event_id[:256], timestamp=occurrence.timestamp,
         count=occurrence.count,
     )
     return safe
+
+
+def _breadcrumbs(value: Any) -> list[Any]:
+    """*value*'s breadcrumbs within their own budget, oldest first; when the budget runs
+    out, the oldest give way (one ``"… N more items omitted"`` text stands first)."""
+    if not isinstance(value, list) or not value:
+        return []
+    newest_first = wire.firestore_safe(
+        value[::-1], BREADCRUMBS_MAX_BYTES, BREADCRUMBS_MAX_ENTRIES
+    )
+    return list(reversed(newest_first))
 
 
 def _merged(existing: Any, new: list[str], bound: int) -> list[str] | None:
@@ -138,6 +163,35 @@ def _merged(existing: Any, new: list[str], bound: int) -> list[str] | None:
     if not added:
         return None
     return (values + added)[-bound:]
+
+
+def _release_fields(
+    existing: Mapping[str, Any] | None, delta: IssueDelta, latest_moved: bool, bound: int
+) -> dict[str, Any]:
+    """First- and last-seen release, and each release's first time (most recent kept)."""
+    fields: dict[str, Any] = {}
+    stored = existing.get("release_seen") if existing is not None else None
+    entries = [dict(e) for e in stored if isinstance(e, dict)] if isinstance(stored, list) else []
+    known = {e.get("release"): e for e in entries}
+    changed = False
+    for release in delta.releases:
+        moment = delta.release_first.get(release, delta.first_seen)
+        entry = known.get(release)
+        if entry is None:
+            entry = known[release] = {"release": release, "first_seen": moment}
+            entries.append(entry)
+            changed = True
+        elif not isinstance(entry.get("first_seen"), _dt.datetime) or moment < entry["first_seen"]:
+            entry["first_seen"] = moment
+            changed = True
+    if changed:
+        fields["release_seen"] = entries[-bound:]
+    if delta.release_first and (existing is None or not existing.get("first_release")):
+        fields["first_release"] = min(delta.release_first, key=lambda r: delta.release_first[r])
+    last = delta.latest.event.get("release")
+    if latest_moved and isinstance(last, str) and last:
+        fields["last_release"] = last[:MAX_LIST_VALUE_CHARS]
+    return fields
 
 
 @dataclasses.dataclass(frozen=True)
@@ -188,6 +242,8 @@ def plan_issue_write(
             "regressions": 0,
             "status_history": [lifecycle.status_entry(lifecycle.OPEN, now, "consumer", "first seen")],
             "occurrence_seq": 1,
+            **trends.plan_trends(None, delta.hourly, now, Increment),
+            **_release_fields(None, delta, True, max_list_values),
         }
         fields.update(planned_tokens(None, fields, event, fields["culprit"]))
         return IssueWrite(fields, True, False, retention.FIRST_SLOT, occurrence)
@@ -199,7 +255,8 @@ def plan_issue_write(
     if not isinstance(first_seen, _dt.datetime) or delta.first_seen < first_seen:
         fields["first_seen"] = delta.first_seen
     last_seen = existing.get("last_seen")
-    if not isinstance(last_seen, _dt.datetime) or delta.last_seen >= last_seen:
+    latest_moved = not isinstance(last_seen, _dt.datetime) or delta.last_seen >= last_seen
+    if latest_moved:
         # Occurrence times are kept near the receive time (occurrence.ClockWindow), so a
         # client clock far ahead cannot hold the latest occurrence still.
         fields["last_seen"] = delta.last_seen
@@ -211,6 +268,8 @@ def plan_issue_write(
         merged = _merged(existing.get(name), new, max_list_values)
         if merged is not None:
             fields[name] = merged
+    fields.update(trends.plan_trends(existing, delta.hourly, now, Increment))
+    fields.update(_release_fields(existing, delta, latest_moved, max_list_values))
     change = lifecycle.on_occurrence(existing, now, max_list_values)
     if change is not None:
         fields.update(change.fields)

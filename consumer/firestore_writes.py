@@ -15,13 +15,17 @@ own). In the consumer this time is held under the GIL, taken from the consuming 
 
 Supported values are the ones the consumer's planning (``consumer.document``) makes:
 ``None``, bool, int, float, str, bytes, timezone-aware datetimes, lists, dicts with
-string keys, and the consumer's own :class:`~consumer.document.Increment` at the top
-level of an update, written as the library's increment transform.
+string keys, and the consumer's own :class:`~consumer.document.Increment` and
+:data:`~consumer.trends.DELETE` in an update, written as the library's increment
+transform and a field delete. Their names may be dotted paths into a map
+(``trend_hourly.2026120214``): each segment that is not a plain identifier is quoted
+(```2026120214```), as Firestore field paths require. Plain values are top-level fields.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -29,8 +33,11 @@ from google.cloud.firestore_v1.types import common, document, write
 from google.protobuf import struct_pb2, timestamp_pb2
 
 from consumer.document import Increment
+from consumer.trends import Delete
 
-__all__ = ["add_writes", "create", "document_path", "encode_value", "replace", "update"]
+__all__ = [
+    "add_writes", "create", "document_path", "encode_value", "field_path", "replace", "update",
+]
 
 _Value: Any = document.Value.pb()
 _ArrayValue: Any = document.ArrayValue.pb()
@@ -98,17 +105,35 @@ def replace(path: str, fields: Mapping[str, Any]) -> write.Write:
     return _wrap(_Write(update=_Document(name=path, fields=_fields(fields))))
 
 
+_SIMPLE = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
+
+
+def field_path(name: str) -> str:
+    """The Firestore field path of the dotted *name*, each odd segment quoted."""
+    return ".".join(
+        segment if _SIMPLE.fullmatch(segment)
+        else "`" + segment.replace("\\", "\\\\").replace("`", "\\`") + "`"
+        for segment in name.split(".")
+    )
+
+
 def update(path: str, fields: Mapping[str, Any], last_update_time: _dt.datetime) -> write.Write:
     """Set the top-level *fields* of the existing document at *path* (``Increment``
-    values become increments), only if it is still at *last_update_time*."""
-    plain = {name: value for name, value in fields.items() if not isinstance(value, Increment)}
+    values become increments, ``DELETE`` deletes), only if it is still at
+    *last_update_time*."""
+    plain = {name: value for name, value in fields.items()
+             if not isinstance(value, Increment | Delete)}
+    dotted = [name for name in plain if "." in name]
+    if dotted:
+        raise ValueError(f"plain values are top-level fields here, not {dotted}")
+    deleted = [field_path(name) for name, value in fields.items() if isinstance(value, Delete)]
     increments = [
-        _FieldTransform(field_path=name, increment=encode_value(value.value))
+        _FieldTransform(field_path=field_path(name), increment=encode_value(value.value))
         for name, value in sorted(fields.items()) if isinstance(value, Increment)
     ]
     return _wrap(_Write(
         update=_Document(name=path, fields=_fields(plain)),
-        update_mask=_DocumentMask(field_paths=sorted(plain)),
+        update_mask=_DocumentMask(field_paths=sorted([*plain, *deleted])),
         update_transforms=increments,
         current_document=_Precondition(update_time=_timestamp(last_update_time)),
     ))

@@ -30,6 +30,7 @@ from consumer.coalesce import IssueDelta, PartitionBatch
 from consumer.document import READ_FIELDS, Increment, plan_issue_write
 from consumer.errors import FencedError, FlushRejected, StoreUnavailable
 from consumer.settings import ConsumerSettings
+from consumer.trends import Delete
 from issue_store.client import firestore_client
 
 __all__ = ["FirestoreStore", "FlushResult", "IssueWriter"]
@@ -339,12 +340,21 @@ class FirestoreStore:
 
 
 def _stored(existing: dict[str, Any] | None, fields: dict[str, Any]) -> dict[str, Any]:
-    """The document an update of *existing* with *fields* leaves (increments applied)."""
+    """The document an update of *existing* with *fields* leaves (increments applied,
+    dotted names into maps, ``DELETE`` removed)."""
     document = dict(existing or {})
     for name, value in fields.items():
-        if isinstance(value, Increment):
-            before = document.get(name)
-            document[name] = (before if isinstance(before, int) else 0) + value.value
+        *parents, leaf = name.split(".")
+        target = document
+        for parent in parents:
+            inner = target.get(parent)
+            target[parent] = inner = dict(inner) if isinstance(inner, dict) else {}
+            target = inner
+        if isinstance(value, Delete):
+            target.pop(leaf, None)
+        elif isinstance(value, Increment):
+            before = target.get(leaf)
+            target[leaf] = (before if isinstance(before, int) else 0) + value.value
         else:
-            document[name] = value
+            target[leaf] = value
     return document

@@ -32,6 +32,7 @@ __all__ = [
     "AcceptedItem",
     "AcceptedResponse",
     "BatchResponse",
+    "Breadcrumb",
     "DroppedCounts",
     "ErrorBody",
     "ErrorResponse",
@@ -130,6 +131,54 @@ class RequestInfo(_Model):
     user_id: str | None = Field(default=None, max_length=wire.MAX_REQUEST_TEXT_CHARS)
 
 
+BreadcrumbValue = (
+    Annotated[str, Field(max_length=wire.MAX_BREADCRUMB_TEXT_CHARS)]
+    | StrictInt
+    | Annotated[float, Field(allow_inf_nan=False)]
+    | bool
+    | None
+)
+
+
+class Breadcrumb(_Model):
+    """A log record that came before the event in the same thread, task or request
+    (oldest first in ``breadcrumbs``); strings bounded as the client bounds them."""
+
+    timestamp: str = Field(
+        max_length=64, description="RFC 3339 time of the record.",
+        json_schema_extra={"format": "date-time"},
+    )
+    level: Level
+    logger: str = Field(default="", max_length=wire.MAX_BREADCRUMB_TEXT_CHARS)
+    message: str = Field(
+        default="", max_length=wire.MAX_BREADCRUMB_MESSAGE_CHARS,
+        description="Rendered by the client; objects appear as <TypeName>, never repr'd.",
+    )
+    thread: str = Field(default="", max_length=wire.MAX_BREADCRUMB_TEXT_CHARS)
+    data: dict[
+        Annotated[str, Field(max_length=wire.MAX_BREADCRUMB_TEXT_CHARS)], BreadcrumbValue
+    ] | None = Field(
+        default=None, max_length=wire.MAX_BREADCRUMB_DATA_KEYS,
+        description="A structlog event's other fields (plain values, scrubbed).",
+    )
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _level(cls, value: Any) -> Any:
+        return wire.level_name(value) if isinstance(value, str) else value
+
+    @field_validator("timestamp")
+    @classmethod
+    def _rfc3339(cls, value: str) -> str:
+        try:
+            moment = wire.parse_timestamp(value)
+        except (ValueError, OverflowError):
+            raise ValueError(
+                f"timestamp {value[:64]!r} is not an RFC 3339 time with a timezone"
+            ) from None
+        return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
 class IssueEvent(_Model):
     """One occurrence of a problem (or ``count`` identical ones). Only ``title`` is required."""
 
@@ -175,6 +224,11 @@ class IssueEvent(_Model):
     trace_id: ShortText | None = None
     request_id: ShortText | None = None
     request: RequestInfo | None = None
+    breadcrumbs: list[Breadcrumb] | None = Field(
+        default=None, max_length=wire.MAX_BREADCRUMBS,
+        description="Records below the event level that came before it in the same "
+        "execution context, oldest first.",
+    )
 
     @field_validator("timestamp")
     @classmethod

@@ -20,16 +20,19 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 __all__ = [
+    "BreadcrumbView",
     "ExceptionView",
     "FrameView",
     "OccurrenceView",
     "as_datetime",
+    "breadcrumb_views",
     "exception_chain",
     "format_table",
     "occurrence_view",
     "pretty_json",
     "printable",
     "relative_time",
+    "release_view",
     "request_view",
 ]
 
@@ -194,6 +197,9 @@ class OccurrenceView:
     tags: dict[str, Any]
     extra: dict[str, Any]
     request: dict[str, str] = dataclasses.field(default_factory=dict)
+    breadcrumbs: list[BreadcrumbView] = dataclasses.field(default_factory=list)
+    #: Older breadcrumbs left out to fit the document (the consumer keeps the newest).
+    breadcrumbs_omitted: int = 0
 
     @property
     def environment(self) -> str:
@@ -237,6 +243,7 @@ def occurrence_view(raw: Any) -> OccurrenceView:
             frames = data.get("frames")
         exceptions = exception_chain(exception, frames)
     count = data.get("coalesced_count", data.get("count"))
+    breadcrumbs, omitted = breadcrumb_views(data.get("breadcrumbs"))
     return OccurrenceView(
         event_id=_str(data.get("event_id")),
         timestamp=as_datetime(data.get("timestamp")) or as_datetime(data.get("received_at")),
@@ -248,7 +255,58 @@ def occurrence_view(raw: Any) -> OccurrenceView:
         tags=_mapping(nested.get("tags")) or _mapping(data.get("tags")),
         extra=_mapping(nested.get("extra")) or _mapping(data.get("extra")),
         request=request_view(data.get("request") or nested.get("request")),
+        breadcrumbs=breadcrumbs,
+        breadcrumbs_omitted=omitted,
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class BreadcrumbView:
+    """One record of the timeline before an occurrence."""
+
+    timestamp: _dt.datetime | None
+    level: str
+    logger: str
+    message: str
+    thread: str
+    data: dict[str, str]
+
+    @property
+    def time(self) -> str:
+        """``HH:MM:SS.mmm`` (UTC), or ``"-"``."""
+        if self.timestamp is None:
+            return "-"
+        return self.timestamp.astimezone(_dt.UTC).strftime("%H:%M:%S.%f")[:-3]
+
+
+_OMITTED = re.compile(r"^… (\d+) more items omitted$")
+
+
+def breadcrumb_views(raw: Any) -> tuple[list[BreadcrumbView], int]:
+    """Stored breadcrumbs (oldest first) as views, and how many older ones were left out."""
+    views: list[BreadcrumbView] = []
+    omitted = 0
+    for item in _list(raw) or []:
+        if isinstance(item, str):
+            found = _OMITTED.match(item)
+            omitted += int(found.group(1)) if found else 0
+            continue
+        crumb = _mapping(item)
+        if not crumb:
+            continue
+        data = _mapping(crumb.get("data"))
+        views.append(
+            BreadcrumbView(
+                timestamp=as_datetime(crumb.get("timestamp")),
+                level=_str(crumb.get("level")),
+                logger=_str(crumb.get("logger")),
+                message=_str(crumb.get("message")),
+                thread=_str(crumb.get("thread")),
+                data={_str(k): _str(v) if isinstance(v, str) else json.dumps(v, default=str)
+                      for k, v in data.items()},
+            )
+        )
+    return views, omitted
 
 
 def request_view(raw: Any) -> dict[str, str]:
@@ -284,3 +342,15 @@ def format_table(
     lines = ["  ".join(col.upper().ljust(w) for col, w in zip(columns, widths, strict=True))]
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in cells]
     return "\n".join(line.rstrip() for line in lines)
+
+
+def release_view(issue: Any) -> list[tuple[str, _dt.datetime | None]]:
+    """The issue's releases with the time each was first seen (``release_seen``); a
+    document written before that field lists its plain ``releases`` with no time."""
+    document = _mapping(issue)
+    seen = document.get("release_seen")
+    if isinstance(seen, list) and seen:
+        return [(_str(e.get("release")), as_datetime(e.get("first_seen")))
+                for e in seen if isinstance(e, dict) and e.get("release")]
+    plain = document.get("releases")
+    return [(str(r), None) for r in plain] if isinstance(plain, list) else []

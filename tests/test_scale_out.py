@@ -17,6 +17,7 @@ import pytest
 
 from afissue.services import FirestoreEmulator
 from issue_store.client import firestore_client
+from tests.consumer.helpers import assert_trends_match_counts
 from tests.kafka_helpers import KafkaBed
 from tests.pipeline import Pipeline, running_pipeline, wait_for
 
@@ -56,7 +57,8 @@ class TestScaleOut:
     def test_counts_are_exact_and_documents_written_about_once_a_second(
         self, scaled: Pipeline
     ) -> None:
-        """Counts equal the distinct events sent, and no document changes twice within a second."""
+        """Counts equal the distinct events sent, hourly and daily trend buckets sum to
+        them, and no document changes twice within a second."""
         pipeline = scaled
         urls = pipeline.urls
         rng = random.Random(7)
@@ -108,6 +110,7 @@ class TestScaleOut:
         finally:
             watch.unsubscribe()
         assert final == dict(expected)
+        assert assert_trends_match_counts(db.collection("issues")) == len(expected)
         with lock:
             busiest = max(
                 max(sum(1 for u in times if t <= u < t + 1.0) for t in times)

@@ -7,6 +7,8 @@ operator (or ``AFISSUE_UI_OPEN``).
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as _dt
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +27,7 @@ from flask import (
 )
 from google.api_core.exceptions import GoogleAPICallError, RetryError
 from google.auth.exceptions import GoogleAuthError
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -33,9 +36,16 @@ from ingest_service.tokens import TokenStore
 from ingest_service.ui import csrf, headers
 from ingest_service.ui.auth import Operators
 from ingest_service.ui.settings import UISettings
+from issue_store import trends
 from issue_store.errors import FirestoreUnavailable, IssueNotFound
-from issue_store.present import as_datetime, occurrence_view, pretty_json, relative_time
-from issue_store.query import SORTS, InvalidQuery, IssueQuery
+from issue_store.present import (
+    as_datetime,
+    occurrence_view,
+    pretty_json,
+    relative_time,
+    release_view,
+)
+from issue_store.query import MAX_PAGE_SIZE, SORTS, InvalidQuery, IssueQuery
 from issue_store.reader import ACTIONS, IssueReader
 
 __all__ = ["UIState", "bp", "init_app", "page_helpers"]
@@ -100,6 +110,10 @@ def _helpers() -> dict[str, Any]:
         "pretty_json": pretty_json,
         "level_class": lambda level: _css_token(level, LEVELS),
         "status_class": lambda status: _css_token(status, STATUSES),
+        # trends (issue_store.trends): computed from the stored maps at read time
+        "events_24h": lambda issue: trends.events_last_24h(issue, _dt.datetime.now(_dt.UTC)),
+        "spark_24h": lambda issue: Markup(trends.sparkline_svg(  # noqa: S704 - built escaped
+            trends.hourly_series(issue, _dt.datetime.now(_dt.UTC)))),
     }
 
 
@@ -151,16 +165,25 @@ def _store_error(error: Exception) -> tuple[str, int]:
 @bp.get("/issues")
 def issue_list() -> str | tuple[str, int]:
     state = _state()
+    args = request.args.to_dict()
+    # events_24h: the most recently seen issues ordered at read time (issue_store.trends)
+    busiest = args.get("sort") == trends.BUSIEST_SORT
+    if busiest:
+        args.update(sort="last_seen", cursor="")
     try:
-        query = IssueQuery.from_args(request.args, state.settings.page_size)
+        query = IssueQuery.from_args(args, MAX_PAGE_SIZE if busiest else state.settings.page_size)
     except InvalidQuery as exc:
         # The list page again, with the text as typed and what is wrong with it.
         return render_template(
             "afissue_ui/list.html", query=None, page=None, error=str(exc),
-            typed=request.args.get("q", ""), sorts=SORTS, statuses=STATUSES,
-            sort=request.args.get("sort", "last_seen"),
+            typed=request.args.get("q", ""), sorts=(*SORTS, trends.BUSIEST_SORT),
+            statuses=STATUSES, current_sort=request.args.get("sort", "last_seen"),
         ), 400
     page = state.reader.find(query)
+    if busiest:
+        now = _dt.datetime.now(_dt.UTC)
+        page = dataclasses.replace(page, issues=trends.busiest_first(page.issues, now),
+                                   next_cursor=None)
     next_url = (
         url_for("issues_ui.issue_list", **query.to_args(page.next_cursor))
         if page.next_cursor is not None
@@ -172,11 +195,12 @@ def issue_list() -> str | tuple[str, int]:
         page=page,
         error=None,
         typed=query.search_text(),
-        sort=query.sort,
         next_url=next_url,
         first_url=url_for("issues_ui.issue_list", **query.to_args()),
         statuses=STATUSES,
-        sorts=SORTS,
+        sorts=(*SORTS, trends.BUSIEST_SORT),
+        current_sort=trends.BUSIEST_SORT if busiest else query.sort,
+        busiest_cap=MAX_PAGE_SIZE if busiest and len(page.issues) >= MAX_PAGE_SIZE else None,
     )
 
 
@@ -203,6 +227,7 @@ def issue_detail(issue_id: str) -> str:
     issue = state.reader.get(issue_id)
     if issue is None:
         abort(404, description=f"There is no issue {issue_id!r}.")
+    now = _dt.datetime.now(_dt.UTC)
     return render_template(
         "afissue_ui/detail.html",
         issue=issue,
@@ -212,6 +237,11 @@ def issue_detail(issue_id: str) -> str:
         history=_history(issue),
         environments=_strings(issue.get("environments")),
         releases=_strings(issue.get("releases")),
+        release_seen=release_view(issue),
+        chart_24h=Markup(trends.bar_chart_svg(  # noqa: S704 - built escaped
+            trends.hourly_series(issue, now), "Last 24 hours")),
+        chart_14d=Markup(trends.bar_chart_svg(  # noqa: S704 - built escaped
+            trends.daily_series(issue, now), "Last 14 days")),
         actions=[a for a, status in ACTIONS.items() if status != issue.get("status")],
     )
 

@@ -76,6 +76,12 @@ class TestDevDemo:
         [logs] = [line for line in lines if line.startswith("logs: ")]
         log_dir = Path(logs.removeprefix("logs: ").split(" ")[0])
         assert "Created issue" in (log_dir / "consumer.log").read_text(), logs
+        # Alerts: one "new issue" alert per issue reached the local receiver, signed.
+        issues = int(re.findall(r"^(\d+) issues in Firestore", result.stdout, flags=re.M)[0])
+        alerts = [line for line in lines if line.startswith("alert | New issue: ")]
+        assert len(alerts) == issues, result.stdout
+        assert f"{issues} alerts received by the local receiver" in result.stdout
+        assert "Delivered alert" in (log_dir / "notifier.log").read_text()
 
 
 class TestDevWithoutConsumer:
@@ -217,3 +223,39 @@ class TestDevPortTaken:
         assert result.returncode == 1
         assert "afissue dev: ingest exited with" in result.stderr, result.stderr
         assert "Traceback" not in result.stderr
+
+
+class TestDevAlerts:
+    def test_notifier_delivers_to_the_local_receiver_which_prints_it(
+        self, redis_url: str, firestore_emulator: FirestoreEmulator, firestore_project: str
+    ) -> None:
+        """With no alert channel configured, `afissue dev` runs a notifier and a local
+        receiver: a pending alert is delivered, its signature verified, and printed."""
+        from afissue.dev import DevSettings, DevStack
+        from issue_store.client import firestore_client
+        from tests.notifier.conftest import outbox_document
+
+        lines: list[str] = []
+        settings = DevSettings.from_env(
+            {}, port=free_port(), redis_url=redis_url,
+            firestore_emulator_host=firestore_emulator.host_port,
+            firestore_project=firestore_project, consumer=False,
+        )
+        with DevStack(settings, echo=lines.append) as stack:
+            assert stack.alert_receiver is not None
+            assert f"alerts: {stack.alert_receiver.url}" in "\n".join(lines)
+            document = outbox_document(issue="dev-issue", channels=("webhook",))
+            db = firestore_client(firestore_project, firestore_emulator.host_port)
+            db.collection("alerts").document(document["alert_id"]).set(document)
+            assert wait_for(lambda: stack.alert_receiver and stack.alert_receiver.count(), 60), (
+                "\n".join(lines)
+            )
+            assert wait_for(
+                lambda: any(line.startswith("notifier | ") and "Delivered alert" in line
+                            for line in lines), 30,
+            ), "\n".join(lines)
+        printed = [line for line in lines if line.startswith("alert | ")]
+        assert printed == [
+            "alert | New issue: ZeroDivisionError: division by zero [pricing/production] "
+            f"http://127.0.0.1:{settings.port}/issues/dev-issue"
+        ]

@@ -143,6 +143,19 @@ class TestShow:
         ):
             assert text in out, text
 
+    def test_shows_text_sparklines_and_releases(self, run: Run, db: Any) -> None:
+        """``show`` draws the last 24 hours and 14 days as block sparklines with their
+        totals, and the first- and last-seen release."""
+        seed.put(db, "issues", seed.issue("a", first_release="1.4.0", last_release="1.4.2",
+                                          **seed.trend_maps({0: 8, 1: 4, 30: 5})))
+        code, out, _ = run(["show", "a"])
+        assert code == 0
+        line_24h = next(line for line in out.splitlines() if line.startswith("last 24 h:"))
+        assert "▁" * 22 + "▅█  12 events" in line_24h
+        line_14d = next(line for line in out.splitlines() if line.startswith("last 14 d:"))
+        assert "17 events" in line_14d and len(line_14d.split()[3]) == 14
+        assert "first/last release: 1.4.0 / 1.4.2" in out
+
     def test_shows_an_exception_groups_sub_exceptions(self, run: Run, db: Any) -> None:
         """A TaskGroup's failure lists each sub-exception's chain, numbered and indented,
         nested groups one level further."""
@@ -160,6 +173,29 @@ class TestShow:
             "| | ValueError: row 3",
         ):
             assert text in out, text
+
+    def test_shows_breadcrumbs_as_a_timeline_before_the_traceback(
+        self, run: Run, db: Any
+    ) -> None:
+        """The latest occurrence's breadcrumbs come one a line, oldest first, above the
+        exception; none, no block."""
+        latest = seed.occurrence(breadcrumbs=[
+            "… 2 more items omitted",
+            {"timestamp": "2026-12-01T10:00:01.250000Z", "level": "info", "logger": "app.cart",
+             "message": "cart loaded", "data": {"items": 3}},
+            {"timestamp": "2026-12-01T10:00:02Z", "level": "warning", "logger": "app.pay",
+             "message": "gateway slow\x1b[31m"},
+        ])
+        seed.put(db, "issues", seed.issue("a", latest=latest))
+        seed.put(db, "issues", seed.issue("b"))
+        _, out, _ = run(["show", "a"])
+        block = out[out.index("breadcrumbs"):out.index("exception (")]
+        lines = block.splitlines()
+        assert lines[1] == "  [2 older omitted]"
+        assert lines[2] == "  10:00:01.250  INFO     app.cart: cart loaded items=3"
+        assert lines[3].startswith("  10:00:02.000  WARNING  app.pay: gateway slow")
+        assert "\x1b" not in out
+        assert "breadcrumbs" not in run(["show", "b"])[1]
 
     def test_shows_the_request(self, run: Run, db: Any) -> None:
         """The request the latest occurrence happened in is listed; none, no block."""

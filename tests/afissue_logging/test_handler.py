@@ -9,7 +9,7 @@ from collections.abc import Iterator, Mapping
 
 import pytest
 
-from afissue_logging import IssueHandler
+from afissue_logging import IssueHandler, _breadcrumbs
 from afissue_logging._reported import is_reported
 from afissue_logging._transport import Response
 from afissue_logging.testing import CapturingTransport
@@ -310,3 +310,85 @@ class TestNoRecursion:
             app_log.removeHandler(handler)
         assert [e["message"] for e in transport.events] == ["first"]
         assert handler.stats()["queued"] == 1
+
+
+class TestBreadcrumbLevels:
+    def test_level_is_the_lower_of_event_and_breadcrumb_levels(self, spool_dir: str) -> None:
+        """With breadcrumbs on, logging hands INFO records to the handler; events stay ERROR."""
+        handler = IssueHandler(spool_dir=spool_dir, transport=CapturingTransport())
+        assert (handler.level, handler.event_level) == (logging.INFO, logging.ERROR)
+        handler.setLevel("WARNING")
+        assert (handler.level, handler.event_level) == (logging.INFO, logging.WARNING)
+
+    def test_breadcrumbs_off_leaves_the_level_alone(self, spool_dir: str) -> None:
+        """max_breadcrumbs=0, or a breadcrumb level at or above the event level, is off."""
+        off = IssueHandler(spool_dir=spool_dir, transport=CapturingTransport(), max_breadcrumbs=0)
+        high = IssueHandler(
+            spool_dir=spool_dir, transport=CapturingTransport(), breadcrumb_level="CRITICAL"
+        )
+        assert off.level == high.level == logging.ERROR
+
+    def test_settings_come_from_the_environment_and_dict_config(
+        self, spool_dir: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """AFISSUE_BREADCRUMB_LEVEL and dictConfig's level set the two levels."""
+        monkeypatch.setenv("AFISSUE_BREADCRUMB_LEVEL", "debug")
+        logging.config.dictConfig({
+            "version": 1,
+            "incremental": False,
+            "disable_existing_loggers": False,
+            "handlers": {"issues": {"()": IssueHandler, "spool_dir": spool_dir,
+                                    "level": "WARNING", "max_breadcrumbs": "7"}},
+            "loggers": {"tests.dictconfig": {"handlers": ["issues"], "propagate": False}},
+        })
+        (handler,) = logging.getLogger("tests.dictconfig").handlers
+        try:
+            assert isinstance(handler, IssueHandler)
+            assert (handler.level, handler.event_level) == (logging.DEBUG, logging.WARNING)
+            assert handler.settings.max_breadcrumbs == 7
+        finally:
+            logging.getLogger("tests.dictconfig").removeHandler(handler)
+
+    def test_an_unknown_breadcrumb_level_is_refused(self, spool_dir: str) -> None:
+        """A misspelt level is a configuration error at construction, naming the value."""
+        with pytest.raises(ValueError, match="'INFOO'"):
+            IssueHandler(spool_dir=spool_dir, transport=CapturingTransport(),
+                         breadcrumb_level="INFOO")
+
+    def test_records_below_the_breadcrumb_level_are_not_kept(
+        self, spool_dir: str, logger: logging.Logger
+    ) -> None:
+        """DEBUG records do not become breadcrumbs at the default INFO breadcrumb level,
+        nor do the handler's own or the HTTP stack's loggers' records."""
+        _breadcrumbs.clear()
+        transport = CapturingTransport()
+        handler = IssueHandler(spool_dir=spool_dir, transport=transport)
+        logger.addHandler(handler)
+        urllib3 = logging.getLogger("urllib3.connectionpool")
+        urllib3.addHandler(handler)
+        try:
+            logger.debug("too low")
+            urllib3.warning("retrying")
+            logger.info("kept")
+            logger.error("failed")
+            assert handler.flush(10)
+        finally:
+            urllib3.removeHandler(handler)
+        (event,) = transport.events
+        assert [c["message"] for c in event["breadcrumbs"]] == ["kept"]
+
+    def test_the_handlers_filters_apply_to_breadcrumbs(
+        self, spool_dir: str, logger: logging.Logger
+    ) -> None:
+        """A record the handler's filter refuses is neither an event nor a breadcrumb."""
+        _breadcrumbs.clear()
+        transport = CapturingTransport()
+        handler = IssueHandler(spool_dir=spool_dir, transport=transport)
+        handler.addFilter(lambda record: "noise" not in record.getMessage())
+        logger.addHandler(handler)
+        logger.info("noise: health check")
+        logger.info("order placed")
+        logger.error("failed")
+        assert handler.flush(10)
+        (event,) = transport.events
+        assert [c["message"] for c in event["breadcrumbs"]] == ["order placed"]

@@ -33,14 +33,24 @@ def _is_increment(value: Any) -> bool:
 
 
 def _applied(existing: dict[str, Any] | None, fields: dict[str, Any]) -> dict[str, Any]:
-    """The document an update of *existing* with *fields* leaves (increments applied)."""
+    """The document an update of *existing* with *fields* leaves: increments applied,
+    a dotted name (``trend_hourly.2026120214``) reaching into maps, as Firestore field
+    paths do, and ``DELETE`` removing the field."""
     document = dict(existing or {})
     for name, value in fields.items():
-        if _is_increment(value):
-            before = document.get(name)
-            document[name] = (before if isinstance(before, int) else 0) + value.value
+        *parents, leaf = name.split(".")
+        target = document
+        for parent in parents:
+            inner = target.get(parent)
+            target[parent] = inner = dict(inner) if isinstance(inner, dict) else {}
+            target = inner
+        if type(value).__name__ == "Delete":
+            target.pop(leaf, None)
+        elif _is_increment(value):
+            before = target.get(leaf)
+            target[leaf] = (before if isinstance(before, int) else 0) + value.value
         else:
-            document[name] = value
+            target[leaf] = value
     return document
 
 

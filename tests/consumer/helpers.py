@@ -180,6 +180,26 @@ def issue_counts(client: Any, settings: ConsumerSettings) -> dict[str, int]:
     }
 
 
+def assert_trends_match_counts(issues: Any) -> int:
+    """Assert that each issue (of the collection *issues*) first seen inside the trend windows has hourly and daily
+    buckets summing exactly to its count; return how many issues were checked."""
+    import datetime as _dt
+
+    from consumer import trends
+
+    oldest_hour, _oldest_day = trends.window_start(_dt.datetime.now(_dt.UTC))
+    checked = 0
+    for snap in issues.stream():
+        issue = snap.to_dict()
+        if trends.hour_key(issue["first_seen"]) < oldest_hour:
+            continue
+        for field in (trends.HOURLY_FIELD, trends.DAILY_FIELD):
+            buckets = issue.get(field, {})
+            assert sum(buckets.values()) == issue["count"], (snap.id, field, buckets)
+        checked += 1
+    return checked
+
+
 def wait_counts(client: Any, settings: ConsumerSettings, expected: Mapping[str, int],
                 timeout: float = 90.0) -> dict[str, int]:
     """Wait until the stored counts equal *expected*; return them (or fail with the last)."""

@@ -9,7 +9,13 @@ from typing import Any
 import pytest
 
 from consumer.settings import ConsumerSettings
-from tests.consumer.helpers import ConsumerProcess, Stream, processes, wait_counts
+from tests.consumer.helpers import (
+    ConsumerProcess,
+    Stream,
+    assert_trends_match_counts,
+    processes,
+    wait_counts,
+)
 from tests.kafka_helpers import KafkaBed
 
 
@@ -21,7 +27,8 @@ class TestChaos:
         self, settings: ConsumerSettings, db: Any, kafka: KafkaBed, tmp_path: Path
     ) -> None:
         """Thousands of occurrences over dozens of issues, 10% re-sent, survive kills,
-        a broker outage and consumers joining and leaving, with exact per-issue counts."""
+        a broker outage and consumers joining and leaving, with exact per-issue counts
+        and trend buckets summing to them."""
         mock = kafka.require_mock()
         settings = dataclasses.replace(settings, flush_interval=0.3)
         stream = Stream(settings, issues=36, seed=11, pause=0.3).start()
@@ -47,5 +54,6 @@ class TestChaos:
                 expected = stream.finish()
                 assert sum(expected.values()) > 2000
                 wait_counts(db, settings, expected, timeout=120)
+                assert assert_trends_match_counts(db.collection(settings.firestore_collection)) == len(expected)
         finally:
             stream.finish()

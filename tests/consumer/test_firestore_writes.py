@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from consumer import firestore_writes
 from consumer.document import Increment
+from consumer.trends import DELETE
 
 PATH = "projects/p/databases/(default)/documents/issues/a"
 
@@ -119,3 +120,55 @@ class TestTheLibrarysInternals:
         firestore_writes.add_writes(batch, [firestore_writes.replace(PATH, {"x": 1})])
         assert len(batch._write_pbs) == 2
         assert batch._write_pbs[1] == firestore_writes.replace(PATH, {"x": 1})._pb
+
+
+class TestDottedFields:
+    """Increments and deletes of map keys (the trend maps), built and on the emulator."""
+
+    def test_same_as_the_library(self) -> None:
+        """Dotted increments and deletes equal the library's, digit keys quoted."""
+        from google.cloud.firestore_v1 import DELETE_FIELD
+
+        at = DatetimeWithNanoseconds.from_timestamp_pb(  # type: ignore[no-untyped-call]
+            _helpers.build_timestamp(_dt.datetime(2026, 12, 2, tzinfo=_dt.UTC)))
+        ours = {"count": Increment(2), "trend_hourly.2026120214": Increment(2),
+                "trend_hourly.2026111800": DELETE, "updated_at": at}
+        library = {"count": LibraryIncrement(2), "trend_hourly.2026120214": LibraryIncrement(2),
+                   "trend_hourly.2026111800": DELETE_FIELD, "updated_at": at}
+        [expected] = _helpers.pbs_for_update(PATH, library, _helpers.LastUpdateOption(at))
+        built = firestore_writes.update(PATH, ours, at)
+        assert built._pb == expected._pb
+        assert "trend_hourly.`2026111800`" in built.update_mask.field_paths
+
+    def test_plain_dotted_values_are_refused(self) -> None:
+        """A plain value under a dotted name would need nesting: refused, not misencoded."""
+        with pytest.raises(ValueError, match="top-level"):
+            firestore_writes.update(PATH, {"trend_hourly.2026120214": 1},
+                                    _dt.datetime.now(_dt.UTC))
+
+    def test_increments_and_deletes_on_the_emulator(self, db: Any) -> None:
+        """On the emulator, dotted increments add to (or create) single keys, deletes remove
+        old keys and every other key stays, in one write."""
+        ref = db.collection("issues").document("trends")
+        ref.set({"count": 3, "trend_hourly": {"2026111800": 1, "2026120213": 2}})
+        snap = ref.get()
+        batch = db.batch()
+        firestore_writes.add_writes(batch, [firestore_writes.update(
+            firestore_writes.document_path(ref),
+            {"count": Increment(4), "trend_hourly.2026120213": Increment(1),
+             "trend_hourly.2026120214": Increment(3), "trend_hourly.2026111800": DELETE,
+             "trend_daily.20261202": Increment(4)},
+            snap.update_time)])
+        batch.commit()
+        stored = ref.get().to_dict()
+        assert stored["trend_hourly"] == {"2026120213": 3, "2026120214": 3}
+        assert stored["trend_daily"] == {"20261202": 4}
+        assert stored["count"] == 7
+
+    def test_a_nested_object_would_set_the_map(self, db: Any) -> None:
+        """The pitfall the dotted keys avoid: an update with a nested map replaces it, so
+        its other keys (other hours) are lost."""
+        ref = db.collection("issues").document("pitfall")
+        ref.set({"trend_hourly": {"2026120213": 2}})
+        ref.update({"trend_hourly": {"2026120214": 1}})
+        assert ref.get().to_dict()["trend_hourly"] == {"2026120214": 1}

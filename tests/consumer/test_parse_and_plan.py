@@ -41,7 +41,7 @@ _json = st.recursive(
 _fields = st.sampled_from([
     "event_id", "issue_id", "service", "fingerprint", "timestamp", "title", "count", "level",
     "type", "priority", "environment", "release", "message", "exception", "extra", "tags",
-    "received_at", "logger", "description", "pid", "context",
+    "received_at", "logger", "description", "pid", "context", "breadcrumbs",
 ])
 _paths_in_exception = st.sampled_from([
     ("exception",), ("exception", "frames"), ("exception", "type"), ("exception", "chain"),

@@ -6,7 +6,13 @@ import dataclasses
 from typing import Any
 
 from consumer.settings import ConsumerSettings
-from tests.consumer.helpers import Stream, WorkerThread, wait_counts, wait_for
+from tests.consumer.helpers import (
+    Stream,
+    WorkerThread,
+    assert_trends_match_counts,
+    wait_counts,
+    wait_for,
+)
 
 
 class TestRebalance:
@@ -15,7 +21,8 @@ class TestRebalance:
     def test_counts_exact_while_consumers_join_and_leave(
         self, settings: ConsumerSettings, db: Any
     ) -> None:
-        """Partitions handed between three consumers keep every count exact."""
+        """Partitions handed between three consumers keep every count exact, and the
+        trend buckets sum to it."""
         settings = dataclasses.replace(settings, flush_interval=0.3)
         stream = Stream(settings, issues=9, seed=7).start()
         workers = [WorkerThread(settings).start()]
@@ -31,6 +38,7 @@ class TestRebalance:
                          60, "partitions moving over")
             expected = stream.finish()
             wait_counts(db, settings, expected)
+            assert assert_trends_match_counts(db.collection(settings.firestore_collection)) == len(expected)
             assert workers[2].assigned == [0, 1, 2]
         finally:
             stream.finish()

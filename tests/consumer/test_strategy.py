@@ -132,9 +132,17 @@ class Backend(Protocol):
 
     def counts(self) -> dict[str, int]: ...
 
+    def trend_sums(self) -> dict[str, tuple[int, int]]: ...
+
     def checkpoint(self, partition: int) -> int | None: ...
 
     def set_checkpoint(self, partition: int, offset: int) -> None: ...
+
+
+def _trend_sums(document: Mapping[str, Any]) -> tuple[int, int]:
+    """Sums of an issue's hourly and daily trend buckets."""
+    return (sum(document.get("trend_hourly", {}).values()),
+            sum(document.get("trend_daily", {}).values()))
 
 
 class FakeBackend:
@@ -145,6 +153,9 @@ class FakeBackend:
 
     def counts(self) -> dict[str, int]:
         return {issue_id: doc["count"] for issue_id, doc in self.fake.issues.items()}
+
+    def trend_sums(self) -> dict[str, tuple[int, int]]:
+        return {issue_id: _trend_sums(doc) for issue_id, doc in self.fake.issues.items()}
 
     def checkpoint(self, partition: int) -> int | None:
         return self.fake.read_checkpoints(TOPIC, [partition])[0].next_offset
@@ -161,6 +172,10 @@ class FirestoreBackend:
 
     def counts(self) -> dict[str, int]:
         return {snap.id: snap.get("count")
+                for snap in self._client.collection(self._settings.firestore_collection).stream()}
+
+    def trend_sums(self) -> dict[str, tuple[int, int]]:
+        return {snap.id: _trend_sums(snap.to_dict())
                 for snap in self._client.collection(self._settings.firestore_collection).stream()}
 
     def checkpoint(self, partition: int) -> int | None:
@@ -243,13 +258,15 @@ class TestCountingStrategy:
     """CountingStrategy"""
 
     def test_counts_are_exact_across_flushes(self, rig: Rig) -> None:
-        """Occurrences summed per issue over two flushes; each checkpoint is copied to Kafka."""
+        """Occurrences summed per issue over two flushes, in count and trend buckets; each
+        checkpoint is copied to Kafka."""
         assert rig.strategy.on_assign([0]) == {0: None}
         rig.submit(0, [make_event("issue-a", count=2), make_event("issue-b")])
         rig.strategy.flush()
         rig.submit(0, [make_event("issue-a"), make_event("issue-a", count=3)])
         rig.strategy.flush()
         assert rig.backend.counts() == {"issue-a": 6, "issue-b": 1}
+        assert rig.backend.trend_sums() == {"issue-a": (6, 6), "issue-b": (1, 1)}
         assert rig.backend.checkpoint(0) == 4
         assert rig.driver.commits == [{0: 2}, {0: 4}]
 
@@ -310,8 +327,8 @@ class TestCountingStrategy:
         assert rig.backend.checkpoint(0) == 3
 
     def test_a_failed_flush_is_taken_back_and_written_once(self, rig: Rig) -> None:
-        """A write that fails while more is read: its counts go back to the partition and
-        are written with the next flush, none twice."""
+        """A write that fails while more is read: its counts (and trend buckets) go back to
+        the partition and are written with the next flush, none twice."""
         rig.strategy.on_assign([0])
         rig.submit(0, [make_event("issue-a") for _ in range(5)])
         rig.store.gate.clear()
@@ -325,6 +342,7 @@ class TestCountingStrategy:
         assert rig.backend.counts() == {}
         rig.strategy.flush()
         assert rig.backend.counts() == {"issue-a": 12}
+        assert rig.backend.trend_sums() == {"issue-a": (12, 12)}
         assert rig.backend.checkpoint(0) == 12
         assert rig.driver.seeks == []
 

@@ -24,7 +24,7 @@ from tests.deploy.compose import (
     volume_source,
 )
 
-LONG_RUNNING = ("kafka", "redis", "firestore", "ingest", "consumer")
+LONG_RUNNING = ("kafka", "redis", "firestore", "ingest", "consumer", "notifier")
 AFISSUE_SERVICES = ("ingest", "consumer")
 
 
@@ -290,6 +290,61 @@ class TestConsumers:
         assert grace.endswith("s") and int(grace[:-1]) >= 15
 
 
+class TestNotifiers:
+    def test_runs_two_notifiers(self) -> None:
+        """Two `notifier` containers share the alerts (leases make one send each)."""
+        assert _command(services()["notifier"]) == ["notifier"]
+        assert _replicas(services()["notifier"]) == 2
+
+    def test_health_check_calls_the_metrics_port(self) -> None:
+        """The notifier's health check calls /metrics on AFISSUE_NOTIFIER_METRICS_PORT."""
+        port = service_environment("notifier")["AFISSUE_NOTIFIER_METRICS_PORT"]
+        assert f"127.0.0.1:{port}/metrics" in _healthcheck_text(services()["notifier"])
+
+    def test_waits_for_healthy_redis_and_firestore(self) -> None:
+        """The notifier starts once Redis and the emulator are healthy (it reads no Kafka)."""
+        depends = services()["notifier"]["depends_on"]
+        assert {name: dep["condition"] for name, dep in depends.items()} == {
+            "redis": "service_healthy", "firestore": "service_healthy",
+        }
+
+    def test_sets_only_notifier_settings(self) -> None:
+        """Every variable given to the notifiers is a NotifierSettings variable."""
+        from notifier.settings import NotifierSettings
+
+        unknown = set(service_environment("notifier")) - known_env_names(NotifierSettings)
+        assert unknown == set()
+
+    def test_reads_what_the_consumers_write(self) -> None:
+        """Notifiers and consumers agree on Redis, Firestore and the alert rules, and the
+        notifier's settings parse."""
+        from notifier.settings import NotifierSettings
+
+        host = {"AFISSUE_ALERTS_FILE": "/etc/afissue/alerts/alerts.toml",
+                "AFISSUE_ALERT_WEBHOOK_URL": "https://hooks.example/x"}
+        notifier = service_environment("notifier", host)
+        consumer = service_environment("consumer", host)
+        shared = ("AFISSUE_REDIS_URL", "AFISSUE_FIRESTORE_PROJECT", "FIRESTORE_EMULATOR_HOST",
+                  "AFISSUE_ALERTS_FILE", "AFISSUE_ALERT_WEBHOOK_URL",
+                  "AFISSUE_ALERT_WEBHOOK_SECRET")
+        assert {k: notifier[k] for k in shared} == {k: consumer[k] for k in shared}
+        assert volume_source("notifier", "/etc/afissue/alerts") == volume_source(
+            "consumer", "/etc/afissue/alerts"
+        )
+        settings = NotifierSettings.from_env(notifier)
+        assert settings.metrics_port > 0 and settings.rules_path is not None
+
+    def test_example_rules_file_is_valid(self) -> None:
+        """deploy/alerts/alerts.example.toml loads without error (secrets from the environment)."""
+        from alerting.rules import load_rules
+
+        env = {"AFISSUE_OPS_WEBHOOK_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+               "AFISSUE_SMTP_PASSWORD": "x"}
+        example = volume_source("notifier", "/etc/afissue/alerts") / "alerts.example.toml"
+        config = load_rules(example, None, None, env)
+        assert set(config.channels) == {"ops", "team", "mail"}
+
+
 class TestEnvironment:
     def test_ingest_sets_only_ingest_settings(self) -> None:
         """Every variable given to ingest is an IngestSettings / UISettings variable (or a standard one)."""
@@ -335,7 +390,7 @@ class TestEnvironment:
         with pytest.raises(MissingVariable):
             interpolate("${REQ:?m}", {})
 
-    @pytest.mark.parametrize("name", AFISSUE_SERVICES)
+    @pytest.mark.parametrize("name", [*AFISSUE_SERVICES, "notifier"])
     def test_no_secret_is_written_into_the_file(self, name: str) -> None:
         """No token or credential value is set in compose; tokens live in the mounted file."""
         env = service_environment(name)

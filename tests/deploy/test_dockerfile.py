@@ -73,7 +73,7 @@ class TestEntrypoint:
                      if s.get("build")]
         parser = _parser()
         parsed = [parser.parse_args(command).command for command in commands]
-        assert set(parsed) == {"ingest", "consumer"}
+        assert set(parsed) == {"ingest", "consumer", "notifier"}
 
     def test_exposes_the_ingest_port(self) -> None:
         """The image exposes 6001, the port it sets AFISSUE_INGEST_PORT to."""

@@ -39,9 +39,11 @@ def _env_names(deployment: str) -> set[str]:
     for source in container.get("envFrom", []):
         if "configMapRef" in source:
             names |= set(_one("ConfigMap", source["configMapRef"]["name"])["data"])
-        if "secretRef" in source:
+        if source.get("secretRef", {}).get("name") == "afissue-secrets":
             # Created with kubectl (see the manifest's header): the session key only.
             names.add("AFISSUE_SECRET_KEY")
+        # afissue-alert-secrets holds the variables the rules file's secret_env /
+        # password_env name: the user's names, read by no settings object.
     return names
 
 
@@ -58,9 +60,14 @@ def _pod_labels(deployment: str) -> dict[str, str]:
     return labels
 
 
+DEPLOYMENTS = ["afissue-ingest", "afissue-consumer", "afissue-notifier"]
+
+
 class TestDeployments:
     @pytest.mark.parametrize(
-        ("deployment", "command"), [("afissue-ingest", "ingest"), ("afissue-consumer", "consumer")]
+        ("deployment", "command"),
+        [("afissue-ingest", "ingest"), ("afissue-consumer", "consumer"),
+         ("afissue-notifier", "notifier")],
     )
     def test_runs_a_cli_subcommand(self, deployment: str, command: str) -> None:
         """The container's args are an `afissue` subcommand the CLI parser accepts."""
@@ -69,7 +76,7 @@ class TestDeployments:
         args = _container(deployment)["args"]
         assert _parser().parse_args(args).command == command
 
-    @pytest.mark.parametrize("deployment", ["afissue-ingest", "afissue-consumer"])
+    @pytest.mark.parametrize("deployment", DEPLOYMENTS)
     def test_runs_as_the_image_user(self, deployment: str) -> None:
         """Pods run as non-root with the uid the Dockerfile creates, without privilege escalation."""
         spec = _one("Deployment", deployment)["spec"]["template"]["spec"]
@@ -89,9 +96,27 @@ class TestDeployments:
 
         assert _env_names("afissue-consumer") - known_env_names(ConsumerSettings) == set()
 
+    def test_notifier_sets_only_known_settings(self) -> None:
+        """Every variable the notifier pods get is a NotifierSettings variable."""
+        from notifier.settings import NotifierSettings
+
+        assert _env_names("afissue-notifier") - known_env_names(NotifierSettings) == set()
+
+    def test_consumers_and_notifiers_read_the_same_rules(self) -> None:
+        """Both mount the alerts ConfigMap where AFISSUE_ALERTS_FILE points."""
+        for deployment in ("afissue-consumer", "afissue-notifier"):
+            path = _env_value(deployment, "AFISSUE_ALERTS_FILE")
+            mounts = {m["name"]: m["mountPath"] for m in _container(deployment)["volumeMounts"]}
+            volumes = {
+                v["name"]: v for v in
+                _one("Deployment", deployment)["spec"]["template"]["spec"]["volumes"]
+            }
+            assert path.startswith(mounts["alerts"] + "/")
+            assert volumes["alerts"]["configMap"]["name"] == "afissue-alerts"
+
     def test_no_emulator_in_production(self) -> None:
         """The manifest never points at the Firestore emulator."""
-        for deployment in ("afissue-ingest", "afissue-consumer"):
+        for deployment in DEPLOYMENTS:
             assert "FIRESTORE_EMULATOR_HOST" not in _env_names(deployment)
 
 
@@ -117,6 +142,14 @@ class TestProbes:
         assert container["readinessProbe"]["httpGet"]["port"] == "http"
         assert _port(container, "http") == int(_env_value("afissue-ingest", "AFISSUE_INGEST_PORT"))
 
+    def test_notifier_liveness_uses_the_metrics_port(self) -> None:
+        """The notifier's liveness probe calls /metrics on AFISSUE_NOTIFIER_METRICS_PORT."""
+        container = _container("afissue-notifier")
+        probe = container["livenessProbe"]["httpGet"]
+        assert probe["path"] == "/metrics"
+        port = _port(container, probe["port"])
+        assert port == int(_env_value("afissue-notifier", "AFISSUE_NOTIFIER_METRICS_PORT"))
+
     def test_consumer_liveness_uses_the_metrics_port(self) -> None:
         """The consumer's liveness probe calls /metrics on AFISSUE_CONSUMER_METRICS_PORT."""
         container = _container("afissue-consumer")
@@ -140,7 +173,7 @@ class TestScaling:
         partitions = int(script.split('ISSUES_PARTITIONS="${ISSUES_PARTITIONS:-')[1].split("}")[0])
         assert _one("Deployment", "afissue-consumer")["spec"]["replicas"] <= partitions
 
-    @pytest.mark.parametrize("deployment", ["afissue-ingest", "afissue-consumer"])
+    @pytest.mark.parametrize("deployment", DEPLOYMENTS)
     def test_each_deployment_has_a_disruption_budget(self, deployment: str) -> None:
         """A PodDisruptionBudget selects each Deployment's pods."""
         budgets = [d for d in _documents() if d["kind"] == "PodDisruptionBudget"]

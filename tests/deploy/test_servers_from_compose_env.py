@@ -34,7 +34,12 @@ from tests.deploy.compose import (
 from tests.kafka_helpers import KafkaBed
 
 #: The variable holding the port each service's compose health check calls.
-_PORT_VARIABLE = {"ingest": "AFISSUE_INGEST_PORT", "consumer": "AFISSUE_CONSUMER_METRICS_PORT"}
+_PORT_VARIABLE = {
+    "ingest": "AFISSUE_INGEST_PORT",
+    "consumer": "AFISSUE_CONSUMER_METRICS_PORT",
+    "notifier": "AFISSUE_NOTIFIER_METRICS_PORT",
+}
+SERVERS = ("ingest", "consumer", "notifier")
 
 
 def _servers_exist() -> bool:
@@ -60,14 +65,19 @@ def _afissue_script() -> str:
 
 
 def _base_environment(tmp: Path) -> dict[str, str]:
-    """What a container has besides compose's variables: a PATH, a home, a temp dir."""
-    return {
+    """What a container has besides compose's variables: a PATH, a home, a temp dir; and
+    the test run's PYTHONPATH, so that the servers run the checkout under test even where
+    the installed console script belongs to another one."""
+    base = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(tmp),
         "TMPDIR": str(tmp),
         "LANG": "C.UTF-8",
         "PYTHONUNBUFFERED": "1",
     }
+    if os.environ.get("PYTHONPATH"):
+        base["PYTHONPATH"] = os.environ["PYTHONPATH"]
+    return base
 
 
 @dataclass
@@ -82,7 +92,7 @@ class Server:
 
 @dataclass
 class ComposeStack:
-    """Ingest and one consumer running from compose's environment."""
+    """Ingest, one consumer and one notifier running from compose's environment."""
 
     env: dict[str, dict[str, str]]
     token: str
@@ -131,7 +141,8 @@ def compose_stack(
     firestore_emulator: FirestoreEmulator,
     firestore_project: str,
 ) -> Iterator[ComposeStack]:
-    """`afissue ingest` and `afissue consumer` as compose runs them, on local services."""
+    """`afissue ingest`, `afissue consumer` and `afissue notifier` as compose runs them,
+    on local services."""
     from ingest_service.tokens import new_token
 
     topic = kafka.new_topic(partitions=3)
@@ -140,7 +151,7 @@ def compose_stack(
     tokens_file = tmp_path / "tokens"
     shipped = ROOT / "deploy" / "tokens"
     tokens_file.write_text(shipped.read_text(encoding="utf-8") + line + "\n", encoding="utf-8")
-    ingest_port, metrics_port = free_port(), free_port()
+    ingest_port, metrics_port, notifier_port = free_port(), free_port(), free_port()
     local = {
         "AFISSUE_KAFKA_BOOTSTRAP": kafka.bootstrap,
         "AFISSUE_KAFKA_TOPIC": topic,
@@ -152,10 +163,11 @@ def compose_stack(
         "AFISSUE_TOKENS_FILE": str(tokens_file),
         "AFISSUE_CONSUMER_GROUP": f"deploy-{uuid.uuid4().hex[:8]}",
         "AFISSUE_CONSUMER_METRICS_PORT": str(metrics_port),
+        "AFISSUE_NOTIFIER_METRICS_PORT": str(notifier_port),
     }
-    envs = {name: _localised(name, local) for name in ("ingest", "consumer")}
+    envs = {name: _localised(name, local) for name in SERVERS}
     # Only addresses are swapped: every local value replaces a variable compose sets.
-    assert set(local) <= set(envs["ingest"]) | set(envs["consumer"])
+    assert set(local) <= set(envs["ingest"]) | set(envs["consumer"]) | set(envs["notifier"])
     stack = ComposeStack(
         env=envs,
         token=token,
@@ -164,7 +176,7 @@ def compose_stack(
         firestore_host=firestore_emulator.host_port,
     )
     try:
-        for name in ("ingest", "consumer"):
+        for name in SERVERS:
             log = tmp_path / f"{name}.log"
             with log.open("wb") as out:
                 proc = subprocess.Popen(
@@ -178,6 +190,8 @@ def compose_stack(
         try:
             wait_until(lambda: _status(f"{stack.ingest_url}/api/health/live") == 200, 60, "ingest")
             wait_until(lambda: _status(stack.metrics_url) == 200, 60, "consumer metrics")
+            notifier_metrics = f"http://127.0.0.1:{notifier_port}/metrics"
+            wait_until(lambda: _status(notifier_metrics) == 200, 60, "notifier metrics")
         except Exception as exc:
             raise AssertionError(f"{exc}\n{stack.logs()}") from None
         yield stack
@@ -222,7 +236,7 @@ class TestServersFromComposeEnvironment:
         env = {**os.environ, **compose_stack.env["ingest"]}
         assert subprocess.run(command, env=env, timeout=30, check=False).returncode == 0
 
-    @pytest.mark.parametrize("service", ["ingest", "consumer"])
+    @pytest.mark.parametrize("service", SERVERS)
     def test_compose_healthcheck_passes_against_it(
         self, service: str, compose_stack: ComposeStack
     ) -> None:
@@ -290,7 +304,8 @@ class TestServersFromComposeEnvironment:
         except Exception as exc:
             raise AssertionError(f"{exc}\n{compose_stack.logs()}") from None
 
-    def test_both_exit_cleanly_on_sigterm(self, compose_stack: ComposeStack) -> None:
-        """SIGTERM, what `docker compose stop` sends, stops ingest and consumer with status 0."""
+    def test_all_exit_cleanly_on_sigterm(self, compose_stack: ComposeStack) -> None:
+        """SIGTERM, what `docker compose stop` sends, stops ingest, consumer and notifier
+        with status 0."""
         codes = {server.name: _terminate(server) for server in compose_stack.servers}
-        assert codes == {"ingest": 0, "consumer": 0}, compose_stack.logs()
+        assert codes == {"ingest": 0, "consumer": 0, "notifier": 0}, compose_stack.logs()

@@ -14,7 +14,7 @@ from tests.deploy.compose import ingest_settings_classes, known_env_names
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 PAGES = ("deployment.md", "runbook.md", "integrations.md")
 _ENV_NAME = re.compile(r"\b(AFISSUE_[A-Z0-9_]+|FIRESTORE_EMULATOR_HOST|GOOGLE_APPLICATION_CREDENTIALS)\b")
-_METRIC = re.compile(r"\bafissue_(?:ingest|consumer)_[a-z_]+")
+_METRIC = re.compile(r"\bafissue_(?:ingest|consumer|notifier)_[a-z_]+")
 _INLINE = re.compile(r"`(afissue [^`]+)`")
 _SHELL_BLOCK = re.compile(r"^```(?:sh|bash)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 #: Backticked text that starts with "afissue " but is not a command.
@@ -30,9 +30,11 @@ def _settings_names() -> set[str]:
     from afissue.dev import DevSettings
     from afissue_logging.settings import ClientSettings
     from consumer.settings import ConsumerSettings
+    from notifier.settings import NotifierSettings
 
     return known_env_names(
-        ClientSettings, ConsumerSettings, DevSettings, *ingest_settings_classes()
+        ClientSettings, ConsumerSettings, DevSettings, NotifierSettings,
+        *ingest_settings_classes(),
     )
 
 
@@ -64,9 +66,10 @@ def _anchors(page: Path) -> set[str]:
 def _metric_names() -> set[str]:
     from consumer.metrics import Metrics
     from ingest_service.metrics import IngestMetrics
+    from notifier.metrics import Metrics as NotifierMetrics
 
     names: set[str] = set()
-    for registry in (IngestMetrics().registry, Metrics().registry):
+    for registry in (IngestMetrics().registry, Metrics().registry, NotifierMetrics().registry):
         for family in registry.collect():
             names.add(family.name)
             names.update(sample.name for sample in family.samples)

@@ -10,9 +10,10 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from afissue_logging import wire
+from afissue_logging._breadcrumbs_field import render_crumb
 from afissue_logging._request import build_request
 from afissue_logging.scrub import Scrubber
-from ingest_service.models import IssueEvent, RequestInfo
+from ingest_service.models import Breadcrumb, IssueEvent, RequestInfo
 
 _VALUES = st.fixed_dictionaries(
     {},
@@ -57,3 +58,54 @@ class TestRequestInfo:
             {"title": "t", "request": {"path": "/a", "headers": {"x": "y"}}}
         )
         assert event.request == RequestInfo(path="/a")
+
+
+class TestBreadcrumb:
+    @given(
+        message=st.text(max_size=5000),
+        logger=st.text(max_size=1000),
+        args=st.lists(st.one_of(st.text(max_size=2000), st.integers(), st.floats(), st.none()),
+                      max_size=5).map(tuple),
+        fields=st.one_of(st.none(), st.dictionaries(
+            st.text(max_size=400), st.one_of(st.text(max_size=600), st.floats(), st.booleans()),
+            max_size=30,
+        )),
+    )
+    def test_whatever_the_client_renders_is_accepted_unchanged(
+        self, message: str, logger: str, args: tuple[Any, ...], fields: Any
+    ) -> None:
+        """The client's breadcrumb bounds are the API's: a rendered crumb round-trips."""
+        crumb = render_crumb((1.7e9, 20, logger, message, args, "MainThread", fields), Scrubber())
+        model = Breadcrumb.model_validate(crumb)
+        assert model.model_dump(exclude_none=True) == crumb
+
+    @pytest.mark.parametrize(
+        ("crumb", "loc"),
+        [
+            ({"message": "m" * (wire.MAX_BREADCRUMB_MESSAGE_CHARS + 1)}, ("message",)),
+            ({"logger": "l" * (wire.MAX_BREADCRUMB_TEXT_CHARS + 1)}, ("logger",)),
+            ({"data": {f"k{n}": n for n in range(wire.MAX_BREADCRUMB_DATA_KEYS + 1)}}, ("data",)),
+            ({"data": {"k": "v" * (wire.MAX_BREADCRUMB_TEXT_CHARS + 1)}}, ("data", "k")),
+            ({"level": "loud"}, ("level",)),
+            ({"timestamp": "yesterday"}, ("timestamp",)),
+        ],
+    )
+    def test_values_past_the_bounds_are_refused_by_name(
+        self, crumb: dict[str, Any], loc: tuple[Any, ...]
+    ) -> None:
+        """A breadcrumb past a bound is a validation error naming its place."""
+        body = {"timestamp": "2026-12-01T10:00:00Z", "level": "info", **crumb}
+        with pytest.raises(ValidationError) as error:
+            IssueEvent.model_validate({"title": "t", "breadcrumbs": [body]})
+        assert error.value.errors()[0]["loc"][:2] == ("breadcrumbs", 0)
+        assert error.value.errors()[0]["loc"][2:2 + len(loc)] == loc
+
+    def test_more_breadcrumbs_than_the_bound_are_refused(self) -> None:
+        """An event carries at most MAX_BREADCRUMBS breadcrumbs."""
+        crumb = {"timestamp": "2026-12-01T10:00:00Z", "level": "info"}
+        IssueEvent.model_validate({"title": "t", "breadcrumbs": [crumb] * wire.MAX_BREADCRUMBS})
+        with pytest.raises(ValidationError) as error:
+            IssueEvent.model_validate(
+                {"title": "t", "breadcrumbs": [crumb] * (wire.MAX_BREADCRUMBS + 1)}
+            )
+        assert error.value.errors()[0]["loc"] == ("breadcrumbs",)

@@ -67,6 +67,22 @@ class TestOpenApiDocument:
         [status] = [o for o in request["status"]["anyOf"] if o.get("type") == "integer"]
         assert (status["minimum"], status["maximum"]) == (100, 599)
 
+    def test_breadcrumbs_are_published_with_their_bounds(self, client: FlaskClient) -> None:
+        """An event's ``breadcrumbs`` are documented: how many, and each text's length."""
+        document = client.get("/api/v1/openapi.json").get_json()
+        schemas = document["components"]["schemas"]
+        listed = schemas["IssueEvent"]["properties"]["breadcrumbs"]["anyOf"]
+        [array] = [option for option in listed if option.get("type") == "array"]
+        assert array["maxItems"] == wire.MAX_BREADCRUMBS
+        crumb = schemas["Breadcrumb"]["properties"]
+        assert crumb["message"]["maxLength"] == wire.MAX_BREADCRUMB_MESSAGE_CHARS
+        assert crumb["logger"]["maxLength"] == crumb["thread"]["maxLength"] == (
+            wire.MAX_BREADCRUMB_TEXT_CHARS
+        )
+        [data] = [o for o in crumb["data"]["anyOf"] if o.get("type") == "object"]
+        assert data["maxProperties"] == wire.MAX_BREADCRUMB_DATA_KEYS
+        assert set(schemas["Breadcrumb"]["required"]) == {"timestamp", "level"}
+
 
 @pytest.fixture
 def api_schema(make_app: Any, settings: IngestSettings) -> Any:

@@ -107,6 +107,21 @@ def issue(issue_id: str, **fields: Any) -> dict[str, Any]:
     return doc
 
 
+def trend_maps(hours: dict[int, int], days: dict[int, int] | None = None) -> dict[str, Any]:
+    """``trend_hourly`` / ``trend_daily`` with *hours* (hours ago -> count) and *days*
+    (days ago -> count; by default the hours summed per day), as the consumer writes them."""
+    now = _dt.datetime.now(_dt.UTC)
+    hourly: dict[str, int] = {}
+    daily: dict[str, int] = {}
+    for back, count in hours.items():
+        moment = now - _dt.timedelta(hours=back)
+        hourly[moment.strftime("%Y%m%d%H")] = count
+        daily[moment.strftime("%Y%m%d")] = daily.get(moment.strftime("%Y%m%d"), 0) + count
+    if days is not None:
+        daily = {(now - _dt.timedelta(days=d)).strftime("%Y%m%d"): c for d, c in days.items()}
+    return {"trend_hourly": hourly, "trend_daily": daily}
+
+
 def put(db: Any, collection: str, doc: dict[str, Any], occurrences: int = 0) -> str:
     """Write *doc* (and *occurrences* ring documents) and return its id."""
     ref = db.collection(collection).document(doc["issue_id"])

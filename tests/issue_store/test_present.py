@@ -8,7 +8,13 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from issue_store.present import occurrence_view, pretty_json, relative_time, request_view
+from issue_store.present import (
+    occurrence_view,
+    pretty_json,
+    relative_time,
+    release_view,
+    request_view,
+)
 from tests.issue_store import seed
 
 
@@ -161,3 +167,50 @@ class TestRequestView:
         view = request_view(raw)
         assert all(isinstance(v, str) and v for v in view.values())
         assert occurrence_view({"request": raw}).request == view
+
+
+class TestBreadcrumbViews:
+    def test_stored_breadcrumbs_become_a_timeline(self) -> None:
+        """Each stored breadcrumb is a view with its time, level, logger, message and data."""
+        view = occurrence_view({"breadcrumbs": [
+            "… 7 more items omitted",
+            {"timestamp": "2026-12-01T10:00:01.250000Z", "level": "info", "logger": "app",
+             "message": "cart loaded", "thread": "MainThread", "data": {"items": 3, "who": "b"}},
+            {"timestamp": "2026-12-01T10:00:02Z", "level": "warning", "logger": "app.pay",
+             "message": "slow"},
+        ]})
+        first, second = view.breadcrumbs
+        assert (first.time, first.level, first.logger, first.message) == (
+            "10:00:01.250", "info", "app", "cart loaded"
+        )
+        assert first.data == {"items": "3", "who": "b"}
+        assert (second.time, second.level, second.data) == ("10:00:02.000", "warning", {})
+        assert view.breadcrumbs_omitted == 7
+
+    @given(raw=st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
+                                                                   max_size=4),
+        max_leaves=20,
+    ))
+    def test_any_stored_value_is_read_without_raising(self, raw: Any) -> None:
+        """Breadcrumbs of any shape (a raw producer's) give views or nothing, never an error."""
+        view = occurrence_view({"breadcrumbs": raw})
+        assert all(isinstance(crumb.message, str) for crumb in view.breadcrumbs)
+
+
+class TestReleaseView:
+    """release_view"""
+
+    def test_releases_with_their_first_times(self) -> None:
+        """``release_seen`` gives each release with the time it was first seen."""
+        at = _dt.datetime(2026, 12, 1, tzinfo=_dt.UTC)
+        issue = {"releases": ["1.0"], "release_seen": [{"release": "1.0", "first_seen": at},
+                                                       {"release": "1.1"}, "junk"]}
+        assert release_view(issue) == [("1.0", at), ("1.1", None)]
+
+    def test_an_old_document_lists_plain_releases(self) -> None:
+        """Before ``release_seen`` existed, the plain ``releases`` list shows, without times."""
+        assert release_view({"releases": ["0.9", "1.0"]}) == [("0.9", None), ("1.0", None)]
+        assert release_view({}) == []
+        assert release_view(None) == []

@@ -153,3 +153,38 @@ class TestRequestContextMiddleware:
         assert events[0]["request"]["route"] == "/orders/{order_id}"
         uvicorn_lines = [r for r in console.records if r.name == "uvicorn.error" and r.exc_info]
         assert [r.getMessage().strip() for r in uvicorn_lines] == ["Exception in ASGI application"]
+
+
+class TestBreadcrumbs:
+    def test_concurrent_requests_never_mix_their_breadcrumbs(self, reported: Reported) -> None:
+        """Two interleaved requests on one event loop each carry their own records only,
+        and none logged before them."""
+        import httpx
+
+        async def work(request: Request) -> PlainTextResponse:
+            name = request.path_params["name"]
+            for number in range(3):
+                log.info("%s step %d", name, number)
+                await asyncio.sleep(0.01)
+            log.error(f"{name} failed")  # distinct templates: two issues, not one storm
+            return PlainTextResponse("ok")
+
+        app = Starlette(routes=[Route("/work/{name}", work)])
+        wrapped = RequestContextMiddleware(app)
+
+        async def both() -> None:
+            transport = httpx.ASGITransport(app=wrapped)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                await asyncio.gather(client.get("/work/alpha"), client.get("/work/beta"))
+
+        log.setLevel(logging.INFO)
+        try:
+            log.info("before any request")
+            asyncio.run(both())
+        finally:
+            log.setLevel(logging.NOTSET)
+        events = {e["message"].split()[0]: e for e in reported.events()}
+        for name in ("alpha", "beta"):
+            assert [c["message"] for c in events[name]["breadcrumbs"]] == [
+                f"{name} step {n}" for n in range(3)
+            ]

@@ -18,6 +18,16 @@ def _frame(module: str, function: str, line: str, lineno: int, in_app: bool) -> 
     }
 
 
+def _crumb(
+    seconds_before: float, level: str, logger: str, message: str, thread: str,
+    data: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    moment = seed.ago(seconds=40 + seconds_before)
+    crumb = {"timestamp": moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "level": level,
+             "logger": logger, "message": message, "thread": thread}
+    return crumb | ({"data": data} if data else {})
+
+
 def put_demo_issues(db: Any) -> str:
     """Seed the demo issues; returns the id of the one to show in detail."""
     latest = seed.occurrence(
@@ -40,6 +50,18 @@ def put_demo_issues(db: Any) -> str:
             ],
         },
         timestamp=seed.ago(seconds=40),
+        breadcrumbs=[
+            _crumb(2.9, "info", "trading.session", "session ACC-19 authenticated", "MainThread"),
+            _crumb(2.4, "info", "trading.orders", "placing order 7421: BUY 250000 EURUSD",
+                   "MainThread"),
+            _crumb(1.8, "info", "trading.prices", "price feed reconnected",
+                   "feed-listener", data={"attempt": 3, "latency_ms": 412}),
+            _crumb(0.9, "warning", "trading.prices",
+                   "no cached price for EURUSD; stop distance from last close <PriceBar>",
+                   "MainThread"),
+            _crumb(0.2, "info", "trading.risk", "risk limit 0.02 for account ACC-19",
+                   "MainThread"),
+        ],
         frames=[
             _frame("gunicorn.workers.sync", "handle_request",
                    "respiter = self.wsgi(environ, resp.start_response)", 178, False),
@@ -76,6 +98,16 @@ def put_demo_issues(db: Any) -> str:
         releases=["2026.11.2", "2026.11.3"],
         regressed_at=seed.ago(hours=5),
         latest=latest,
+        # 1284 events: the first day and a half, none while resolved, a spike since the
+        # regression 5 hours ago
+        **seed.trend_maps({
+            **dict(enumerate([215, 188, 160, 131, 96, 41])),
+            **{h: (17 if h < 48 else 16) + (3 if h % 2 else -3) for h in range(24, 51)},
+        }),
+        first_release="2026.11.2",
+        last_release="2026.11.3",
+        release_seen=[{"release": "2026.11.2", "first_seen": seed.ago(days=2, hours=3)},
+                      {"release": "2026.11.3", "first_seen": seed.ago(hours=5)}],
         status_history=[
             {"status": "open", "at": seed.ago(days=2, hours=3), "by": "consumer",
              "reason": "first seen"},
@@ -108,9 +140,17 @@ def put_demo_issues(db: Any) -> str:
         ("a5", "pricing", "ValueError: could not convert string to float: 'N/A'",
          "pricing.parse in to_decimal", "error", 2, {"days": 1}, {"days": 3}),
     ]
+    shapes = {  # hours ago -> events in that hour
+        "a1": {h: 2 + (h * 7) % 5 for h in range(0, 24)},
+        "a2": {h: 6 - h // 4 + (7 if h == 0 else 0) for h in range(0, 20)},
+        "a3": {1: 6, 2: 8, 4: 3, 7: 2, 8: 4},
+        "a4": {2: 3, 9: 2},
+        "a5": {24: 2},
+    }
     for issue_id, service, title, culprit, level, count, last, first in others:
         seed.put(db, "issues", seed.issue(
             issue_id, service=service, title=title, culprit=culprit, level=level, count=count,
             last_seen=seed.ago(**last), first_seen=seed.ago(**first),
+            **seed.trend_maps(shapes[issue_id]),
         ))
     return str(main["issue_id"])

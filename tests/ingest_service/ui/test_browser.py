@@ -161,7 +161,8 @@ class TestPages:
     def test_detail_page_and_screenshot(
         self, page: Any, base_url: str, db: Any, screenshots: Path
     ) -> None:
-        """The detail page shows the chain, highlighted in-app frames, extra and history."""
+        """The detail page shows the breadcrumbs, the chain, highlighted in-app frames, extra
+        and history."""
         issue_id = put_demo_issues(db)
         page.goto(f"{base_url}/issues/{issue_id}")
         assert page.locator("h1").inner_text() == "ZeroDivisionError: division by zero"
@@ -170,7 +171,43 @@ class TestPages:
         assert "During handling of the above exception" in page.locator(".relation").inner_text()
         assert '"symbol": "EURUSD"' in page.locator("pre.json").inner_text()
         assert page.locator(".history li").count() == 3
+        assert page.locator(".breadcrumbs .crumb").count() == 5
+        assert "latency_ms=412" in page.locator(".breadcrumbs").inner_text()
         page.screenshot(path=str(screenshots / "issue-detail.png"), full_page=True)
+
+    def test_trend_charts_and_screenshots(
+        self, page: Any, base_url: str, db: Any, screenshots: Path
+    ) -> None:
+        """The list's sparklines and 24-hour counts, its sort by them, and the detail's two
+        bar charts render in Chromium under the CSP (no script, no violation), with a
+        tooltip per bar."""
+        violations: list[str] = []
+        page.on("console", lambda m: violations.append(m.text) if "Content Security" in m.text else None)
+        issue_id = put_demo_issues(db)
+        page.goto(f"{base_url}/issues")
+        first = page.locator("table.issues tbody tr").first
+        assert first.locator("svg.spark").is_visible()
+        assert first.locator(".events-24h").inner_text() == "831"
+        page.select_option("select[name=sort]", "events_24h")
+        page.click("form.filters button[type=submit]")
+        page.wait_for_url("**/issues?**sort=events_24h**")
+        counts = [int(t) for t in page.locator(".events-24h").all_inner_texts()]
+        assert counts == sorted(counts, reverse=True) and counts[0] == 831
+        page.screenshot(path=str(screenshots / "issues-list-trends.png"), full_page=True)
+        page.goto(f"{base_url}/issues/{issue_id}")
+        for chart, bars in (("#trend-24h", 24), ("#trend-14d", 14)):
+            svg = page.locator(f"{chart} svg.chart")
+            assert svg.is_visible()
+            assert svg.locator("rect.bar").count() == bars
+            box = svg.bounding_box()
+            assert box is not None and box["width"] > 200 and box["height"] > 80
+        tallest = page.locator("#trend-24h rect.bar").nth(23)
+        assert tallest.bounding_box()["height"] > 50
+        assert tallest.locator("title").text_content().endswith(": 215 events")
+        assert page.locator("#first-release").inner_text() == "2026.11.2"
+        assert page.locator("#last-release").inner_text() == "2026.11.3"
+        page.locator("#trends").screenshot(path=str(screenshots / "issue-trends.png"))
+        assert violations == []
 
     def test_missing_issue_page(self, page: Any, base_url: str) -> None:
         """An unknown id shows the 404 page."""

@@ -193,6 +193,28 @@ class TestIssueDetail:
         seed.put(db, "issues", seed.issue("b"))
         assert "<h2>Request</h2>" not in operator.get("/issues/b").get_data(as_text=True)
 
+    def test_breadcrumbs_show_as_a_timeline_above_the_exception(
+        self, operator: FlaskClient, db: Any
+    ) -> None:
+        """The breadcrumbs block lists time, level, logger and message, escaped, before the
+        exception; no breadcrumbs, no block."""
+        latest = seed.occurrence(breadcrumbs=[
+            "… 3 more items omitted",
+            {"timestamp": "2026-12-01T10:00:01.250000Z", "level": "info", "logger": "app.cart",
+             "message": "cart <b>loaded</b>", "thread": "worker-1", "data": {"items": 3}},
+            {"timestamp": "2026-12-01T10:00:02Z", "level": "warning", "logger": "app.pay",
+             "message": "gateway slow"},
+        ])
+        seed.put(db, "issues", seed.issue("a", latest=latest))
+        html = operator.get("/issues/a").get_data(as_text=True)
+        section = html[html.index("<h2>Breadcrumbs</h2>"):html.index("<h2>Exception</h2>")]
+        for text in ("3 older breadcrumbs omitted", "10:00:01.250", "app.cart",
+                     "cart &lt;b&gt;loaded&lt;/b&gt;", "items=3", "worker-1", "level-warning",
+                     "gateway slow"):
+            assert text in section, text
+        seed.put(db, "issues", seed.issue("b"))
+        assert "<h2>Breadcrumbs</h2>" not in operator.get("/issues/b").get_data(as_text=True)
+
     def test_unknown_issue_is_404(self, operator: FlaskClient) -> None:
         """An id with no document is a 404 page."""
         assert operator.get("/issues/nope").status_code == 404
@@ -314,3 +336,73 @@ class TestStoreErrors:
         assert state.reader.db._client is None
         assert app.test_client().get("/issues").status_code == 200
         assert state.reader.db._client is not None
+
+
+class TestTrends:
+    """The list's 24-hour sparkline, count and sort; the detail's charts and releases."""
+
+    def test_list_shows_a_sparkline_and_the_last_24_hours(
+        self, operator: FlaskClient, db: Any
+    ) -> None:
+        """Each row has an SVG sparkline and its events in the last 24 hours, computed
+        from the hourly map (an hour 30 h ago is not counted)."""
+        seed.put(db, "issues", seed.issue("a", count=20, **seed.trend_maps({0: 4, 5: 3, 30: 13})))
+        html = operator.get("/issues").get_data(as_text=True)
+        assert '<svg class="spark" role="img" aria-label="7 events in the last 24 hours"' in html
+        assert '<span class="events-24h">7</span>' in html
+
+    def test_sorts_by_events_in_the_last_24_hours(self, operator: FlaskClient, db: Any) -> None:
+        """sort=events_24h orders by the last 24 hours, not by total or by recency."""
+        seed.put(db, "issues", seed.issue("old", title="Busy long ago", count=900,
+                                          last_seen=seed.ago(minutes=1),
+                                          **seed.trend_maps({0: 1, 40: 899})))
+        seed.put(db, "issues", seed.issue("hot", title="Spiking now", count=50,
+                                          last_seen=seed.ago(minutes=30),
+                                          **seed.trend_maps({0: 30, 1: 20})))
+        seed.put(db, "issues", seed.issue("mid", title="Steady", count=10,
+                                          last_seen=seed.ago(minutes=20),
+                                          **seed.trend_maps({2: 5, 3: 5})))
+        html = operator.get("/issues?sort=events_24h").get_data(as_text=True)
+        order = [html.index(t) for t in ("Spiking now", "Steady", "Busy long ago")]
+        assert order == sorted(order)
+        assert '<option value="events_24h" selected>' in html
+        assert "Next page" not in html
+
+    def test_detail_has_24_hour_and_14_day_charts(self, operator: FlaskClient, db: Any) -> None:
+        """The detail page draws both bar charts as inline SVG with a bar per bucket."""
+        seed.put(db, "issues", seed.issue("a", **seed.trend_maps({0: 6, 2: 1}, days={0: 7, 13: 2})))
+        html = operator.get("/issues/a").get_data(as_text=True)
+        chart_24h = html[html.index('id="trend-24h"'):html.index('id="trend-14d"')]
+        chart_14d = html[html.index('id="trend-14d"'):]
+        assert chart_24h.count('class="bar"') == 24
+        assert 'aria-label="Last 24 hours: 7 events, peak 6 per hour"' in chart_24h
+        assert chart_14d[:chart_14d.index("</svg>")].count('class="bar"') == 14
+        assert 'aria-label="Last 14 days: 9 events, peak 7 per day"' in chart_14d
+        assert "<script" not in html
+
+    def test_an_issue_without_trend_maps_draws_empty_charts(
+        self, operator: FlaskClient, db: Any
+    ) -> None:
+        """A document written before the trend maps still renders, with zero charts."""
+        seed.put(db, "issues", seed.issue("a"))
+        html = operator.get("/issues/a").get_data(as_text=True)
+        assert 'aria-label="Last 24 hours: 0 events, peak 0 per hour"' in html
+        assert "0 events in the last 24 hours" in operator.get("/issues").get_data(as_text=True)
+
+    def test_detail_shows_first_and_last_release_and_when_each_was_first_seen(
+        self, operator: FlaskClient, db: Any
+    ) -> None:
+        """First- and last-seen release, and the releases table with first-seen times; an
+        old document's plain releases list still shows."""
+        seed.put(db, "issues", seed.issue(
+            "a", first_release="1.4.0", last_release="1.4.2", releases=["1.4.0", "1.4.2"],
+            release_seen=[{"release": "1.4.0", "first_seen": seed.ago(days=3)},
+                          {"release": "1.4.2", "first_seen": seed.ago(hours=2)}]))
+        html = operator.get("/issues/a").get_data(as_text=True)
+        assert '<dd class="release" id="first-release">1.4.0</dd>' in html
+        assert '<dd class="release" id="last-release">1.4.2</dd>' in html
+        table = html[html.index('id="releases"'):]
+        assert "1.4.0" in table and "3d ago" in table and "2h ago" in table
+        seed.put(db, "issues", seed.issue("old", releases=["0.9"]))
+        old = operator.get("/issues/old").get_data(as_text=True)
+        assert "before first-seen times were kept" in old
