@@ -253,6 +253,14 @@ def _parser() -> argparse.ArgumentParser:
 
     add_alerts_commands(sub)
 
+    from afissue.prune_cli import add_prune_command
+
+    add_prune_command(sub)
+
+    from afissue.reindex_cli import add_reindex_command
+
+    add_reindex_command(sub)
+
     dlq = sub.add_parser("dlq", help="inspect and replay the dead-letter topic")
     dlq_sub = dlq.add_subparsers(dest="dlq_command", required=True)
     dlq_list = dlq_sub.add_parser("list", help="print every dead letter with its reason")

@@ -56,7 +56,10 @@ def add_issues_commands(subparsers: Any) -> None:
     )
     listing.add_argument("--service", help="only this service")
     listing.add_argument("--environment", help="only issues seen in this environment")
-    listing.add_argument("--search", "-q", help="text the title contains (case-insensitive)")
+    listing.add_argument(
+        "--search", "-q",
+        help="the web UI's search: words and filters (is:resolved service:web env:prod release:1.2 level:error)",
+    )
     listing.add_argument("--sort", default="last_seen", choices=SORTS, help="default: last_seen")
     listing.add_argument("--limit", type=int, default=50, help="issues per page (default 50)")
     listing.add_argument("--cursor", help="continue after a previous page (printed with it)")

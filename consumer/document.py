@@ -12,12 +12,14 @@
     created_at, updated_at, regressed_at, regressions (times reopened),
     status_history [{status, at, by, reason}],
     occurrence_seq (ring position of the next ``occurrences`` document),
+    search_tokens (bounded words and facets searched, ``consumer.search_fields``),
     alert_velocity {rule slug: {...}} (only with velocity alert rules, ``consumer.alert_triggers``),
     trend_hourly {YYYYMMDDHH: n}, trend_daily {YYYYMMDD: n} (``consumer.trends``),
     first_release, last_release, release_seen [{release, first_seen}] (bounded)
 
 ``{collection}/{issue_id}/occurrences/{00..N-1}``: a ring of the most recent flush
-windows' latest occurrence, each with ``coalesced_count`` (occurrences in that window).
+windows' latest occurrence, each with ``coalesced_count`` (occurrences in that window)
+and ``expire_at``; ``first`` and ``regression-NNN`` are kept (``consumer.retention``).
 
 Planning works on plain values (``None``, numbers, strings, datetimes, lists, dicts) and
 :class:`Increment`; ``consumer.firestore_writes`` turns them into Firestore writes.
@@ -31,9 +33,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from afissue_logging import wire
-from consumer import lifecycle, trends
+from consumer import lifecycle, retention, trends
 from consumer.coalesce import MAX_LIST_VALUE_CHARS, IssueDelta
 from consumer.occurrence import Occurrence
+from consumer.search_fields import planned_tokens
 
 __all__ = [
     "BREADCRUMBS_MAX_BYTES",
@@ -60,6 +63,8 @@ READ_FIELDS = (
     "count", "regressions", "alert_velocity",
     # trend keys to delete once old, releases' first times (consumer.trends)
     trends.HOURLY_FIELD, trends.DAILY_FIELD, "first_release", "release_seen",
+    # search (consumer.search_fields)
+    "search_tokens",
 )
 
 #: Budgets of the latest occurrence, stored twice (issue and ring document): Firestore
@@ -270,8 +275,11 @@ def plan_issue_write(
     now: _dt.datetime,
     max_list_values: int,
     ring_size: int,
+    *,
+    occurrence_ttl: _dt.timedelta | None = None,
 ) -> IssueWrite:
-    """Fields to create or update so that the document includes *delta*."""
+    """Fields to create or update so that the document includes *delta*; ring occurrences
+    expire after *occurrence_ttl* (``consumer.retention``)."""
     event = delta.latest.event
     latest = latest_payload(delta.latest)
     occurrence = {**latest, "coalesced_count": delta.count, "coalesced_records": delta.records}
@@ -301,7 +309,8 @@ def plan_issue_write(
             **trends.plan_trends(None, delta.hourly, now, Increment),
             **_release_fields(None, delta, True, max_list_values),
         }
-        return IssueWrite(fields, True, False, "00", occurrence)
+        fields.update(planned_tokens(None, fields, event, fields["culprit"]))
+        return IssueWrite(fields, True, False, retention.FIRST_SLOT, occurrence)
 
     seq = existing.get("occurrence_seq")
     slot = (seq if isinstance(seq, int) else 0) % ring_size
@@ -328,4 +337,8 @@ def plan_issue_write(
     change = lifecycle.on_occurrence(existing, now, max_list_values)
     if change is not None:
         fields.update(change.fields)
-    return IssueWrite(fields, False, change is not None, f"{slot:02d}", occurrence)
+    fields.update(planned_tokens(existing, fields, event, culprit(event)))
+    if change is not None:
+        return IssueWrite(fields, False, True, retention.regression_slot(existing), occurrence)
+    occurrence.update(retention.expiry(now, occurrence_ttl))
+    return IssueWrite(fields, False, False, f"{slot:02d}", occurrence)

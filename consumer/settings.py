@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as _dt
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,12 @@ class ConsumerSettings:
     recent_occurrences: int = setting(
         20, "AFISSUE_CONSUMER_RECENT_OCCURRENCES",
         "Size of each issue's `occurrences` subcollection (a ring of recent occurrences).",
+    )
+    occurrence_ttl_days: float = setting(
+        30.0, "AFISSUE_CONSUMER_OCCURRENCE_TTL_DAYS",
+        "Days after which a ring `occurrences` document expires (its `expire_at`, read by a "
+        "Firestore TTL policy); 0 writes no `expire_at`. The first and regression occurrences "
+        "never expire.",
     )
     max_list_values: int = setting(
         20, "AFISSUE_CONSUMER_MAX_LIST_VALUES",
@@ -114,6 +121,15 @@ class ConsumerSettings:
             raise ValueError(f"gc_threshold={self.gc_threshold}: expected >= 0 (0 = Python's)")
         if self.flush_interval <= 0:
             raise ValueError(f"flush_interval={self.flush_interval}: expected > 0 seconds")
+        if not 0 <= self.occurrence_ttl_days < 36_500:
+            raise ValueError(
+                f"occurrence_ttl_days={self.occurrence_ttl_days}: expected 0 (never) to 36500 days"
+            )
+
+    @property
+    def occurrence_ttl(self) -> _dt.timedelta | None:
+        """How long a ring occurrence is kept, None for ever."""
+        return _dt.timedelta(days=self.occurrence_ttl_days) if self.occurrence_ttl_days else None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> ConsumerSettings:

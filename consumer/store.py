@@ -198,7 +198,8 @@ class FirestoreStore:
             snap = snaps.get(ref.path)
             existing = snap.to_dict() if snap is not None and snap.exists else None
             plan = plan_issue_write(
-                existing, delta, now, settings.max_list_values, settings.recent_occurrences
+                existing, delta, now, settings.max_list_values, settings.recent_occurrences,
+                occurrence_ttl=settings.occurrence_ttl,
             )
             if self._alert_config.enabled:
                 decided = plan_alerts(self._alert_config, existing, plan, delta, now)

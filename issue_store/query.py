@@ -1,7 +1,11 @@
 """What a list of issues asks for: filters, sort order and a Firestore cursor, validated.
 
 Shared by ``/issues`` (built from the query string) and ``afissue issues list`` (built
-from flags); the statuses are the wire's (``afissue_logging.wire.STATUSES``). A cursor
+from flags); the statuses are the wire's (``afissue_logging.wire.STATUSES``). The search
+box's text (``issue_store.search``) may set every filter; its filters win over the
+separate ones. The Firestore query holds the equality filters and at most one array
+clause (Firestore allows one ``array-contains``/``array-contains-any`` per query); the
+other conditions are checked on each document read (:meth:`IssueQuery.matches`). A cursor
 is the sort value and the id of the last issue shown, so the next page starts right
 after it even while other issues are updated; it travels in URLs as base64url JSON.
 """
@@ -18,7 +22,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from afissue_logging import wire
+from issue_store import tokens
 from issue_store.ids import valid_issue_id
+from issue_store.search import Search, SearchError, parse
 
 __all__ = [
     "ANY_STATUS",
@@ -96,14 +102,16 @@ def _text(value: str | None, name: str, limit: int = 200) -> str | None:
 class IssueQuery:
     """Filters (all optional, combined with AND), a descending sort and a page position.
 
-    ``status`` None means any status; ``search`` is a case-insensitive substring of the
-    title (Firestore has no text search: it is applied while scanning the sorted list).
+    ``status`` None means any status; ``words`` are search tokens the issue must all
+    have (``issue_store.tokens``); ``levels`` any of; ``release`` one the issue was seen in.
     """
 
     status: str | None = DEFAULT_STATUS
     service: str | None = None
     environment: str | None = None
-    search: str | None = None
+    release: str | None = None
+    levels: tuple[str, ...] = ()
+    words: tuple[str, ...] = ()
     sort: str = "last_seen"
     cursor: Cursor | None = None
     limit: int = 50
@@ -120,6 +128,16 @@ class IssueQuery:
         if self.cursor is not None and self.cursor.sort != self.sort:
             raise InvalidQuery(f"the cursor belongs to sort {self.cursor.sort!r}, not {self.sort!r}")
 
+    @property
+    def search(self) -> str | None:
+        """The words searched for, or None."""
+        return " ".join(self.words) or None
+
+    @property
+    def filtered(self) -> bool:
+        """Whether some condition is checked on the documents read (the page may scan)."""
+        return bool(self.post_conditions())
+
     @classmethod
     def build(
         cls,
@@ -132,14 +150,23 @@ class IssueQuery:
         cursor: str | None = None,
         limit: int = 50,
     ) -> IssueQuery:
-        """A query from user-typed text: blanks are unset, ``status="all"`` is any status."""
+        """A query from user-typed text: blanks are unset, ``status="all"`` is any status,
+        and the filters typed in *search* (``is:resolved service:web``) win."""
         status_text = _text(status, "status")
         sort_text = _text(sort, "sort") or "last_seen"
+        try:
+            typed = parse(_text(search, "search", 1000) or "")
+        except SearchError as exc:
+            raise InvalidQuery(f"search {exc}") from None
+        if typed.status is not None:
+            status_text = typed.status
         return cls(
             status=None if status_text in (None, ANY_STATUS) else status_text,
-            service=_text(service, "service"),
-            environment=_text(environment, "environment"),
-            search=_text(search, "search"),
+            service=typed.service or _text(service, "service"),
+            environment=typed.environment or _text(environment, "environment"),
+            release=typed.release,
+            levels=typed.levels,
+            words=typed.words,
             sort=sort_text,
             cursor=Cursor.decode(cursor) if cursor else None,
             limit=limit,
@@ -147,9 +174,10 @@ class IssueQuery:
 
     @classmethod
     def from_args(cls, args: Mapping[str, str], limit: int) -> IssueQuery:
-        """A query from a request's query string (``status`` defaults to open)."""
+        """A query from a request's query string. ``status`` defaults to open, except
+        when the search box was sent (``q``, even empty): then its ``is:`` decides."""
         return cls.build(
-            status=args.get("status", DEFAULT_STATUS),
+            status=args.get("status", ANY_STATUS if "q" in args else DEFAULT_STATUS),
             service=args.get("service"),
             environment=args.get("environment"),
             search=args.get("q"),
@@ -158,32 +186,75 @@ class IssueQuery:
             limit=limit,
         )
 
+    def search_text(self) -> str:
+        """The whole query as typed in the search box (``is:open service:web KeyError``)."""
+        return Search(
+            status=self.status or ANY_STATUS, service=self.service,
+            environment=self.environment, release=self.release, levels=self.levels,
+            words=self.words,
+        ).text()
+
     def to_args(self, cursor: Cursor | None = None) -> dict[str, Any]:
         """Query-string arguments that rebuild this query at *cursor* (first page if None)."""
-        args: dict[str, Any] = {
-            "status": self.status or ANY_STATUS,
-            "service": self.service or "",
-            "environment": self.environment or "",
-            "q": self.search or "",
-            "sort": self.sort,
-        }
+        args: dict[str, Any] = {"q": self.search_text(), "sort": self.sort}
         if cursor is not None:
             args["cursor"] = cursor.encode()
-        return {k: v for k, v in args.items() if v}
+        return args
 
-    def equality_filters(self) -> list[tuple[str, str, str]]:
+    def _array_clause(self) -> tuple[str, str, list[str]] | None:
+        """The one array clause Firestore gets: the most selective condition that is one."""
+        if self.release:
+            return ("search_tokens", "array_contains_any", [tokens.facet("release", self.release)])
+        if self.words:
+            return ("search_tokens", "array_contains_any", [max(self.words, key=len)])
+        if self.environment:
+            return ("environments", "array_contains", [self.environment])
+        if self.levels:
+            return ("search_tokens", "array_contains_any", [tokens.facet("level", lv) for lv in self.levels])
+        return None
+
+    def equality_filters(self) -> list[tuple[str, str, Any]]:
         """The Firestore ``where`` clauses, as (field, operator, value)."""
-        filters = []
+        filters: list[tuple[str, str, Any]] = []
         if self.service:
             filters.append(("service", "==", self.service))
         if self.status:
             filters.append(("status", "==", self.status))
-        if self.environment:
-            filters.append(("environments", "array_contains", self.environment))
+        array = self._array_clause()
+        if array is not None:
+            field, op, values = array
+            filters.append((field, op, values[0] if op == "array_contains" else values))
         return filters
 
-    def matches_search(self, title: Any) -> bool:
-        """Whether an issue titled *title* passes the text search."""
-        if not self.search:
-            return True
-        return isinstance(title, str) and self.search.casefold() in title.casefold()
+    def post_conditions(self) -> list[tuple[str, Any]]:
+        """What the Firestore query does not check: (field, required values) pairs; a
+        document passes when its list *field* holds all (``words``) or any (the rest)."""
+        array = self._array_clause()
+        conditions: list[tuple[str, Any]] = []
+        words = set(self.words)
+        if array is not None and array[0] == "search_tokens" and self.words and not self.release:
+            words -= set(array[2])
+        if words:
+            conditions.append(("words", frozenset(words)))
+        if self.environment and (array is None or array[0] != "environments"):
+            conditions.append(("environments", frozenset({self.environment})))
+        levels_in_query = array is not None and array[2][0].startswith("level:")
+        if self.levels and not levels_in_query:
+            conditions.append(("levels", frozenset(tokens.facet("level", lv) for lv in self.levels)))
+        return conditions
+
+    def matches(self, row: Mapping[str, Any]) -> bool:
+        """Whether the issue document *row* meets the conditions Firestore did not check."""
+        have = row.get("search_tokens")
+        found = set(have) if isinstance(have, list) else set()
+        for field, values in self.post_conditions():
+            if field == "words":
+                if not values <= found:
+                    return False
+            elif field == "environments":
+                envs = row.get("environments")
+                if not isinstance(envs, list) or not values & set(envs):
+                    return False
+            elif not values & found:
+                return False
+        return True

@@ -111,11 +111,12 @@ class IssueReader:
     def find(self, query: IssueQuery) -> IssuePage:
         """One page of issues matching *query*, starting after ``query.cursor``.
 
-        Without a text search this is one Firestore query of ``limit + 1`` documents. A
-        search scans the sorted list in batches until the page is full or
-        ``search_scan_limit`` documents were read; the cursor then resumes the scan.
+        When Firestore checks every condition this is one query of ``limit + 1``
+        documents. Otherwise (several words, or filters beyond the one array clause a
+        query may hold) the candidates Firestore returns are read in batches until the
+        page is full or ``search_scan_limit`` were read; the cursor then resumes.
         """
-        if not query.search:
+        if not query.filtered:
             rows = self._fetch(query, query.cursor, query.limit + 1)
             more = len(rows) > query.limit
             rows = rows[: query.limit]
@@ -132,7 +133,7 @@ class IssueReader:
             for row in batch:
                 scanned += 1
                 position = _cursor_after(row, query.sort)
-                if query.matches_search(row.get("title")):
+                if query.matches(row):
                     found.append(row)
                     if len(found) == query.limit:
                         break

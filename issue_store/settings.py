@@ -37,7 +37,8 @@ class ReaderSettings:
     search_scan_limit: int = setting(
         1000,
         "AFISSUE_UI_SEARCH_SCAN",
-        "Most issue documents one page of a title search reads before offering the next page.",
+        "Most candidate issue documents one page of a search reads before offering the next page, "
+        "when Firestore cannot check every condition (several words, or several array filters).",
     )
     history_limit: int = setting(
         100,

@@ -48,7 +48,7 @@ from issue_store.present import (
 from issue_store.query import MAX_PAGE_SIZE, SORTS, InvalidQuery, IssueQuery
 from issue_store.reader import ACTIONS, IssueReader
 
-__all__ = ["UIState", "bp", "init_app"]
+__all__ = ["UIState", "bp", "init_app", "page_helpers"]
 
 _KEY = "afissue_ui"
 bp = Blueprint(
@@ -117,6 +117,12 @@ def _helpers() -> dict[str, Any]:
     }
 
 
+def page_helpers() -> dict[str, Any]:
+    """What the UI's templates use (login state, times, CSS classes), for a page of
+    another blueprint drawn in the UI's layout (``/issues/recent``)."""
+    return _helpers()
+
+
 @bp.before_request
 def _guard() -> BaseResponse | None:
     csrf.protect()
@@ -157,7 +163,7 @@ def _store_error(error: Exception) -> tuple[str, int]:
 
 
 @bp.get("/issues")
-def issue_list() -> str:
+def issue_list() -> str | tuple[str, int]:
     state = _state()
     args = request.args.to_dict()
     # events_24h: the most recently seen issues ordered at read time (issue_store.trends)
@@ -167,7 +173,12 @@ def issue_list() -> str:
     try:
         query = IssueQuery.from_args(args, MAX_PAGE_SIZE if busiest else state.settings.page_size)
     except InvalidQuery as exc:
-        abort(400, description=str(exc))
+        # The list page again, with the text as typed and what is wrong with it.
+        return render_template(
+            "afissue_ui/list.html", query=None, page=None, error=str(exc),
+            typed=request.args.get("q", ""), sorts=(*SORTS, trends.BUSIEST_SORT),
+            statuses=STATUSES, current_sort=request.args.get("sort", "last_seen"),
+        ), 400
     page = state.reader.find(query)
     if busiest:
         now = _dt.datetime.now(_dt.UTC)
@@ -182,6 +193,8 @@ def issue_list() -> str:
         "afissue_ui/list.html",
         query=query,
         page=page,
+        error=None,
+        typed=query.search_text(),
         next_url=next_url,
         first_url=url_for("issues_ui.issue_list", **query.to_args()),
         statuses=STATUSES,

@@ -99,6 +99,15 @@ class TestList:
         _, out, _ = run(["list", "--status", "all", "-q", "keyerror", "--json"])
         assert [r["issue_id"] for r in json.loads(out)["issues"]] == ["a"]
 
+    def test_search_with_filters_as_in_the_web_ui(self, run: Run, db: Any) -> None:
+        """``-q`` takes the web UI's search text: its ``is:`` wins over ``--status``."""
+        seed.put(db, "issues", seed.issue("a", title="KeyError: 'x'", status="resolved"))
+        seed.put(db, "issues", seed.issue("b", title="KeyError: 'y'"))
+        _, out, _ = run(["list", "-q", "is:resolved key", "--json"])
+        assert [r["issue_id"] for r in json.loads(out)["issues"]] == ["a"]
+        code, _, err = run(["list", "-q", "servce:web"])
+        assert code == 2 and "servce: is not a filter" in err
+
     def test_bad_cursor_is_exit_2(self, run: Run) -> None:
         """A cursor that is not one is refused with a message and exit status 2."""
         code, _, err = run(["list", "--cursor", "garbage"])

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import re
+from typing import Any
+
+import pytest
 import redis
 from flask.testing import FlaskClient
 
+from ingest_service import IngestSettings
 from ingest_service.recent import RecentIssues, RecentRecorder
+from ingest_service.ui.settings import UISettings
 from tests.ingest_service.conftest import SEED_BODY
 
 
@@ -142,3 +149,28 @@ class TestRecentRecorder:
         assert [r.count for r in recent.list()] == [3]
         recorder.close()
         client.close()
+
+
+class TestRecentPageInTheUI:
+    """/issues/recent when the app serves the web UI."""
+
+    @pytest.fixture
+    def ui_client(self, make_app: Any, settings: IngestSettings, firestore_project: str) -> FlaskClient:
+        """The ingest app with the UI, open access (no login needed)."""
+        ui_settings = UISettings.from_env(
+            os.environ, firestore_project=firestore_project, open_access=True,
+            secret_key="test-secret",
+        )
+        return make_app(settings, ui_settings).test_client()  # type: ignore[no-any-return]
+
+    def test_layout_relative_time_and_issue_link(self, ui_client: FlaskClient) -> None:
+        """The page has the UI's navigation, a relative last-seen time and a link to
+        the issue's page."""
+        issue_id = ui_client.post("/api/v1/issues", json=SEED_BODY).get_json()["issue_id"]
+
+        html = ui_client.get("/issues/recent").get_data(as_text=True)
+
+        assert 'class="topbar"' in html and 'href="/issues"' in html
+        assert re.search(r"<time datetime=\"[^\"]+\" title=\"[^\"]+\">\d+s ago</time>", html)
+        assert f'href="/issues/{issue_id}"' in html
+        assert "Last hour · afissue" in html

@@ -13,6 +13,7 @@ from afissue_logging._snapshot import snapshot_record
 from afissue_logging.settings import load_settings
 from consumer.document import latest_payload
 from consumer.occurrence import Occurrence
+from consumer.search_fields import planned_tokens
 
 
 def ago(**delta: float) -> _dt.datetime:
@@ -99,6 +100,10 @@ def issue(issue_id: str, **fields: Any) -> dict[str, Any]:
         ],
     }
     doc.update(fields)
+    if "search_tokens" not in fields:  # as the consumer plans them (consumer.search_fields)
+        event = {"title": doc["title"], **{k: v for k, v in doc["latest"].items()
+                                           if k in ("exception", "message")}}
+        doc.update(planned_tokens(None, doc, event, str(doc["culprit"])))
     return doc
 
 

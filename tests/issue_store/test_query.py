@@ -106,10 +106,53 @@ class TestIssueQuery:
         assert rebuilt == IssueQuery.build(
             status=None, service="web", search="Key", sort="count", cursor=cursor.encode()
         )
+        assert query.to_args()["q"] == "is:all service:web key"
 
-    def test_search_is_case_insensitive_substring(self) -> None:
-        """The search matches anywhere in the title, ignoring case; missing titles never."""
-        query = IssueQuery.build(search="keyerror")
-        assert query.matches_search("Unexpected KeyError: 'x'")
-        assert not query.matches_search("ValueError")
-        assert not query.matches_search(None)
+    def test_typed_filters_win_over_the_separate_ones(self) -> None:
+        """``is:``, ``service:`` and ``env:`` in the search box override the form's fields."""
+        query = IssueQuery.build(status="open", service="api", search="is:resolved service:web env:prod")
+        assert (query.status, query.service, query.environment) == ("resolved", "web", "prod")
+
+    def test_a_sent_search_box_without_is_means_any_status(self) -> None:
+        """``/issues?q=`` lists every status; ``/issues`` only open ones."""
+        assert IssueQuery.from_args({"q": ""}, limit=50).status is None
+        assert IssueQuery.from_args({"q": "is:ignored"}, limit=50).status == "ignored"
+
+    def test_words_query_one_token_and_check_the_rest(self) -> None:
+        """Firestore gets the longest word as ``array_contains_any``; the others are
+        checked on the documents read, so all words are required."""
+        query = IssueQuery.build(search="order KeyError")
+        assert query.equality_filters()[-1] == ("search_tokens", "array_contains_any", ["keyerror"])
+        assert query.matches({"search_tokens": ["keyerror", "key", "order"]})
+        assert not query.matches({"search_tokens": ["keyerror"]})
+        assert not query.matches({})
+
+    def test_one_array_clause_per_query(self) -> None:
+        """Words and an environment: the words go to Firestore, the environment is checked
+        on each document (Firestore allows one array clause)."""
+        query = IssueQuery.build(search="env:prod timeout level:[error,critical]")
+        clauses = [c for c in query.equality_filters() if c[1].startswith("array")]
+        assert clauses == [("search_tokens", "array_contains_any", ["timeout"])]
+        row = {"search_tokens": ["timeout", "level:critical"], "environments": ["prod"]}
+        assert query.matches(row)
+        assert not query.matches({**row, "environments": ["dev"]})
+        assert not query.matches({**row, "search_tokens": ["timeout", "level:warning"]})
+
+    def test_levels_alone_are_one_any_clause(self) -> None:
+        """``level:[error,critical]`` alone is answered by Firestore entirely."""
+        query = IssueQuery.build(status="all", search="level:[error,critical]")
+        assert query.equality_filters() == [
+            ("search_tokens", "array_contains_any", ["level:error", "level:critical"])
+        ]
+        assert not query.filtered
+
+    def test_release_is_matched_by_its_facet(self) -> None:
+        """``release:`` asks Firestore for the release facet token."""
+        query = IssueQuery.build(search="release:1.4.2 card")
+        assert ("search_tokens", "array_contains_any", ["release:1.4.2"]) in query.equality_filters()
+        assert query.matches({"search_tokens": ["card", "release:1.4.2"]})
+
+    def test_search_errors_are_invalid_queries(self) -> None:
+        """A search the parser refuses is an ``InvalidQuery`` naming the part."""
+        with pytest.raises(InvalidQuery, match="search servce: is not a filter"):
+            IssueQuery.build(search="servce:web")

@@ -114,18 +114,49 @@ class TestPages:
         assert (screenshots / "issues-list-phone.png").stat().st_size > 0
 
     def test_filter_by_service(self, page: Any, base_url: str, db: Any) -> None:
-        """Typing a service into the filter form and applying it narrows the list."""
+        """Typing ``service:`` into the search box and choosing a sort narrows the list."""
         put_demo_issues(db)
         page.goto(f"{base_url}/issues")
-        page.fill("input[name=service]", "pricing")
+        assert page.input_value("input[name=q]") == "is:open"
+        page.fill("input[name=q]", "is:open service:pricing")
         page.select_option("select[name=sort]", "count")
         page.click("form.filters button[type=submit]")
-        page.wait_for_url("**/issues?**service=pricing**")
+        page.wait_for_url(lambda url: "service" in url and "sort=count" in url)
         titles = page.locator("td.title a").all_inner_texts()
         assert titles == [
             "KeyError: 'price'",
             "ValueError: could not convert string to float: 'N/A'",
         ]
+
+    def test_search_words_and_filters_and_screenshot(
+        self, page: Any, base_url: str, db: Any, screenshots: Path
+    ) -> None:
+        """Words and filters typed in the search box find the issue, and the box shows
+        the search as it was run."""
+        put_demo_issues(db)
+        page.goto(f"{base_url}/issues")
+        page.fill("input[name=q]", "level:error key price")
+        page.press("input[name=q]", "Enter")
+        page.wait_for_url(lambda url: "price" in url)
+        assert page.locator("td.title a").all_inner_texts() == ["KeyError: 'price'"]
+        # the box shows the search as run: without is: a typed search covers every status
+        assert page.input_value("input[name=q]") == "is:all level:error key price"
+        page.screenshot(path=str(screenshots / "issues-search.png"), full_page=True)
+
+    def test_a_bad_search_is_explained(
+        self, page: Any, base_url: str, db: Any, screenshots: Path
+    ) -> None:
+        """An unknown filter re-shows the page with the text and a message naming it."""
+        put_demo_issues(db)
+        page.goto(f"{base_url}/issues")
+        page.fill("input[name=q]", "servce:pricing")
+        with page.expect_response(lambda r: "/issues?" in r.url) as answer:
+            page.press("input[name=q]", "Enter")
+        assert answer.value.status == 400
+        assert "servce: is not a filter" in page.locator("#search-error").inner_text()
+        assert page.input_value("input[name=q]") == "servce:pricing"
+        assert page.locator("input[name=q]").get_attribute("aria-invalid") == "true"
+        page.screenshot(path=str(screenshots / "issues-search-error.png"), full_page=False)
 
     def test_detail_page_and_screenshot(
         self, page: Any, base_url: str, db: Any, screenshots: Path

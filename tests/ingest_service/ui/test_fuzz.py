@@ -117,6 +117,32 @@ def page_cursors(draw: st.DrawFn) -> str:
     return f"sort={sort}&cursor={cursor}{extra}"
 
 
+_FILTER_KEYS = ["is", "service", "env", "environment", "release", "level", "servce", "IS", ""]
+_FILTER_VALUES = [
+    "open", "unresolved", "resolved", "ignored", "all", "error", "critical", "[error,critical]",
+    "[error,", "[]", "[,]", "web", "prod", "1.4.2", '"', "a:b", "::",
+]
+
+
+@st.composite
+def search_texts(draw: st.DrawFn) -> str:
+    """What people type in the search box: filters (known, unknown, repeated, lists,
+    broken lists), quoted phrases and words, with arbitrary text mixed in."""
+    parts = []
+    for _ in range(draw(st.integers(0, 6))):
+        kind = draw(st.sampled_from(["filter", "word", "quote", "text"]))
+        if kind == "filter":
+            value = draw(st.sampled_from(_FILTER_VALUES) | texts.filter(lambda t: " " not in t))
+            parts.append(f"{draw(st.sampled_from(_FILTER_KEYS))}:{value}")
+        elif kind == "word":
+            parts.append(draw(st.sampled_from(["KeyError", "issue", "order_id", "x", "Issue 1"])))
+        elif kind == "quote":
+            parts.append(f'"{draw(texts)}"')
+        else:
+            parts.append(draw(texts))
+    return " ".join(parts)
+
+
 issue_ids = st.one_of(raw_values.filter(bool), st.sampled_from([b"i0", b"i1", b"i2"]))
 
 
@@ -144,6 +170,20 @@ class TestAnyInput:
         if response.status_code == 400:
             assert re.search(r"\b(cursor|status|sort|limit|service|search|environment) ", html), (
                 query, html[-600:])
+
+    @_FUZZ
+    @given(search=search_texts(), extra=st.sampled_from(["", "&status=open", "&service=payments&sort=count"]))
+    def test_search_box(self, seeded: FlaskClient, search: str, extra: str) -> None:
+        """Any search box text, with or without the separate filters: a page, or a 400
+        whose message names the search."""
+        raw = search.encode("utf-8", "surrogatepass")
+        response = seeded.get(f"/issues?q={quote_from_bytes(raw, safe='')}{extra}")
+        event(f"status {response.status_code}")
+
+        html = response.get_data(as_text=True)
+        assert response.status_code in (200, 400), (search, html[-600:])
+        if response.status_code == 400:
+            assert re.search(r"\b(search|status|service|environment|sort) ", html), (search, html[-600:])
 
     @_FUZZ
     @given(query=page_cursors())

@@ -35,15 +35,18 @@ def declared(group: str = "issues") -> list[tuple[frozenset[FieldSpec], FieldSpe
 
 def needed(query: IssueQuery) -> tuple[frozenset[FieldSpec], FieldSpec] | None:
     """The composite index *query* needs, or None when single-field indexes serve it."""
-    mode = {"==": "ASCENDING", "array_contains": "CONTAINS"}
+    mode = {"==": "ASCENDING", "array_contains": "CONTAINS", "array_contains_any": "CONTAINS"}
     equality = frozenset((field, mode[op]) for field, op, _ in query.equality_filters())
     return (equality, (query.sort, "DESCENDING")) if equality else None
 
 
+#: Each array clause a search can give Firestore (words, release, levels), also with an
+#: environment and a level that are then checked on the documents read.
+SEARCHES = ("", "KeyError order", "release:1.2", "level:[error,critical]", "word level:error")
 QUERIES = [
-    IssueQuery.build(status=status, service=service, environment=env, sort=sort)
-    for status, service, env, sort in itertools.product(
-        ("all", "open"), ("", "web"), ("", "prod"), SORTS
+    IssueQuery.build(status=status, service=service, environment=env, search=search, sort=sort)
+    for status, service, env, search, sort in itertools.product(
+        ("all", "open"), ("", "web"), ("", "prod"), SEARCHES, SORTS
     )
 ]
 
@@ -62,15 +65,27 @@ class TestIndexes:
 
     def test_big_fields_are_not_indexed(self) -> None:
         """The full latest occurrence, the history, the trend maps (426 keys, each an index
-        entry otherwise) and the releases' first times are exempt from single-field indexes."""
+        entry otherwise) and the releases' first times are exempt from single-field indexes;
+        the tokens keep only the array index a search uses."""
         overrides = json.loads(INDEXES.read_text())["fieldOverrides"]
-        assert {(o["fieldPath"], tuple(o["indexes"])) for o in overrides} == {
-            ("latest", ()),
-            ("status_history", ()),
-            ("trend_hourly", ()),
-            ("trend_daily", ()),
-            ("release_seen", ()),
+        assert {(o["fieldPath"], json.dumps(o["indexes"])) for o in overrides} == {
+            ("latest", "[]"),
+            ("status_history", "[]"),
+            ("trend_hourly", "[]"),
+            ("trend_daily", "[]"),
+            ("release_seen", "[]"),
+            # array-contains only: no ascending/descending entries per token
+            ("search_tokens", json.dumps([{"queryScope": "COLLECTION", "arrayConfig": "CONTAINS"}])),
+            # the TTL field: a timestamp always near now, which Google advises not to index
+            ("expire_at", "[]"),
         }
+
+
+class TestPruneIndex:
+    def test_the_prune_query_has_its_index(self) -> None:
+        """``afissue prune`` (status ==, last_seen < cutoff, newest first) uses the
+        (status, last_seen descending) index the list has."""
+        assert (frozenset({("status", "ASCENDING")}), ("last_seen", "DESCENDING")) in declared()
 
 
 class TestAlertIndexes:

@@ -36,13 +36,23 @@ class TestIssueList:
         assert "Other service" not in html
         assert "Other env" not in html
 
-    def test_text_search_matches_title_substring(self, operator: FlaskClient, db: Any) -> None:
-        """``q`` keeps issues whose title contains it, ignoring case."""
+    def test_search_box_finds_words_and_filters(self, operator: FlaskClient, db: Any) -> None:
+        """``q`` finds issues by their words, with the filters typed in it."""
         seed.put(db, "issues", seed.issue("a", title="KeyError: 'price'"))
         seed.put(db, "issues", seed.issue("b", title="TimeoutError: gateway"))
+        seed.put(db, "issues", seed.issue("c", title="KeyError: 'stock'", status="resolved"))
         html = operator.get("/issues?q=keyerror").get_data(as_text=True)
-        assert "KeyError" in html
+        assert "price" in html and "stock" in html
         assert "TimeoutError" not in html
+        html = operator.get("/issues?q=is:resolved+key").get_data(as_text=True)
+        assert "stock" in html and "price" not in html
+        assert 'value="is:resolved key"' in html
+
+    def test_search_errors_are_shown_not_5xx(self, operator: FlaskClient) -> None:
+        """A search the parser refuses is a 400 page that says what is wrong."""
+        response = operator.get("/issues?q=servce:web")
+        assert response.status_code == 400
+        assert "servce: is not a filter" in response.get_data(as_text=True)
 
     def test_sorts_by_count_and_pages_with_a_cursor(self, operator: FlaskClient, db: Any) -> None:
         """Sorted by count, page one holds the three biggest and links to the rest."""
