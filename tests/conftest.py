@@ -13,6 +13,7 @@ import pytest
 
 from afissue.services import FirestoreEmulator, RedisServer
 from tests.kafka_helpers import KafkaBed
+from tests.pipeline import Pipeline, running_pipeline
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -77,3 +78,25 @@ def kafka() -> Iterator[KafkaBed]:
 def kafka_topic(kafka: KafkaBed) -> str:
     """A fresh topic with 3 partitions."""
     return kafka.new_topic(partitions=3)
+
+
+@pytest.fixture
+def pipeline(
+    monkeypatch: pytest.MonkeyPatch,
+    kafka: KafkaBed,
+    kafka_topic: str,
+    redis_url: str,
+    firestore_emulator: FirestoreEmulator,
+    firestore_project: str,
+) -> Iterator[Pipeline]:
+    """Ingest (its web UI open, as under ``afissue dev``) and one consumer (a test module may
+    define its own ``pipeline``)."""
+    monkeypatch.setenv("AFISSUE_UI_OPEN", "1")
+    with running_pipeline(
+        kafka_bootstrap=kafka.bootstrap,
+        topic=kafka_topic,
+        redis_url=redis_url,
+        firestore_host=firestore_emulator.host_port,
+        project=firestore_project,
+    ) as running:
+        yield running

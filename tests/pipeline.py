@@ -158,3 +158,12 @@ def wait_for(predicate: Any, timeout: float = 60.0, interval: float = 0.3) -> An
         time.sleep(interval)
         value = predicate()
     return value
+
+
+def service_issues(pipeline: Pipeline, service: str) -> list[dict[str, Any]]:
+    """The issue documents of *service* in *pipeline*'s Firestore, each with its ``id``."""
+    from issue_store.client import firestore_client
+
+    db = firestore_client(pipeline.project, pipeline.env["FIRESTORE_EMULATOR_HOST"])
+    issues = [s.to_dict() | {"id": s.id} for s in db.collection("issues").stream()]
+    return [issue for issue in issues if issue.get("service") == service]

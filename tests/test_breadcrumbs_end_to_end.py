@@ -5,18 +5,12 @@ show on the issue's page above the stack trace, scrubbed, without a repr of any 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from typing import Any
 
-import pytest
 from flask import Flask
 
-from afissue.services import FirestoreEmulator
 from afissue_logging import IssueHandler
 from afissue_logging.integrations.flask import init_app
-from issue_store.client import firestore_client
-from tests.kafka_helpers import KafkaBed
-from tests.pipeline import Pipeline, running_pipeline, wait_for
+from tests.pipeline import Pipeline, service_issues, wait_for
 
 
 class Cart:
@@ -29,33 +23,6 @@ class Cart:
         return "<Cart loaded from the database>"
 
     __str__ = __repr__
-
-
-@pytest.fixture
-def pipeline(
-    monkeypatch: pytest.MonkeyPatch,
-    kafka: KafkaBed,
-    kafka_topic: str,
-    redis_url: str,
-    firestore_emulator: FirestoreEmulator,
-    firestore_project: str,
-) -> Iterator[Pipeline]:
-    """Ingest (its web UI open, as under ``afissue dev``) and one consumer."""
-    monkeypatch.setenv("AFISSUE_UI_OPEN", "1")
-    with running_pipeline(
-        kafka_bootstrap=kafka.bootstrap,
-        topic=kafka_topic,
-        redis_url=redis_url,
-        firestore_host=firestore_emulator.host_port,
-        project=firestore_project,
-    ) as running:
-        yield running
-
-
-def _issues(pipeline: Pipeline, service: str) -> list[dict[str, Any]]:
-    db = firestore_client(pipeline.project, pipeline.env["FIRESTORE_EMULATOR_HOST"])
-    issues = [s.to_dict() | {"id": s.id} for s in db.collection("issues").stream()]
-    return [issue for issue in issues if issue.get("service") == service]
 
 
 class TestBreadcrumbsEndToEnd:
@@ -91,7 +58,7 @@ class TestBreadcrumbsEndToEnd:
             shop.setLevel(logging.NOTSET)
             shop.propagate = True
             handler.close()
-        issues = wait_for(lambda: _issues(pipeline, "crumbs-e2e"), timeout=60)
+        issues = wait_for(lambda: service_issues(pipeline, "crumbs-e2e"), timeout=60)
         assert len(issues) == 1, pipeline.logs()
         crumbs = issues[0]["latest"]["breadcrumbs"]
         assert [(c["level"], c["logger"], c["message"]) for c in crumbs] == [

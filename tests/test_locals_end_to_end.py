@@ -5,37 +5,10 @@ locals, scrubbed, and the issue page shows them under their frame."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
-from afissue.services import FirestoreEmulator
 from afissue_logging import IssueHandler
-from issue_store.client import firestore_client
-from tests.kafka_helpers import KafkaBed
-from tests.pipeline import Pipeline, running_pipeline, wait_for
-
-
-@pytest.fixture
-def pipeline(
-    monkeypatch: pytest.MonkeyPatch,
-    kafka: KafkaBed,
-    kafka_topic: str,
-    redis_url: str,
-    firestore_emulator: FirestoreEmulator,
-    firestore_project: str,
-) -> Iterator[Pipeline]:
-    """Ingest (its web UI open, as under ``afissue dev``) and one consumer."""
-    monkeypatch.setenv("AFISSUE_UI_OPEN", "1")
-    with running_pipeline(
-        kafka_bootstrap=kafka.bootstrap,
-        topic=kafka_topic,
-        redis_url=redis_url,
-        firestore_host=firestore_emulator.host_port,
-        project=firestore_project,
-    ) as running:
-        yield running
+from tests.pipeline import Pipeline, service_issues, wait_for
 
 
 class Customer:
@@ -52,12 +25,6 @@ def charge(order_id: int, lines: list[dict[str, Any]], customer: Customer) -> No
     api_key = "sk_live_" + "a" * 24  # noqa: F841
     total = sum(line["qty"] for line in lines)  # noqa: F841
     raise ValueError("card declined")
-
-
-def _issues(pipeline: Pipeline, service: str) -> list[dict[str, Any]]:
-    db = firestore_client(pipeline.project, pipeline.env["FIRESTORE_EMULATOR_HOST"])
-    issues = [s.to_dict() | {"id": s.id} for s in db.collection("issues").stream()]
-    return [issue for issue in issues if issue.get("service") == service]
 
 
 class TestLocalsEndToEnd:
@@ -77,7 +44,7 @@ class TestLocalsEndToEnd:
         finally:
             log.removeHandler(handler)
             handler.close()
-        issues = wait_for(lambda: _issues(pipeline, "locals-e2e"), timeout=60)
+        issues = wait_for(lambda: service_issues(pipeline, "locals-e2e"), timeout=60)
         assert len(issues) == 1, pipeline.logs()
         frames = issues[0]["latest"]["frames"]
         assert frames[-1]["function"] == "charge"

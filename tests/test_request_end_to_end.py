@@ -5,45 +5,12 @@ emulator and shown on the issue's page of the web UI."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from typing import Any
 
-import pytest
 from flask import Flask
 
-from afissue.services import FirestoreEmulator
 from afissue_logging import IssueHandler
 from afissue_logging.integrations.flask import init_app
-from issue_store.client import firestore_client
-from tests.kafka_helpers import KafkaBed
-from tests.pipeline import Pipeline, running_pipeline, wait_for
-
-
-@pytest.fixture
-def pipeline(
-    monkeypatch: pytest.MonkeyPatch,
-    kafka: KafkaBed,
-    kafka_topic: str,
-    redis_url: str,
-    firestore_emulator: FirestoreEmulator,
-    firestore_project: str,
-) -> Iterator[Pipeline]:
-    """Ingest (its web UI open, as under ``afissue dev``) and one consumer."""
-    monkeypatch.setenv("AFISSUE_UI_OPEN", "1")
-    with running_pipeline(
-        kafka_bootstrap=kafka.bootstrap,
-        topic=kafka_topic,
-        redis_url=redis_url,
-        firestore_host=firestore_emulator.host_port,
-        project=firestore_project,
-    ) as running:
-        yield running
-
-
-def _issues(pipeline: Pipeline, service: str) -> list[dict[str, Any]]:
-    db = firestore_client(pipeline.project, pipeline.env["FIRESTORE_EMULATOR_HOST"])
-    issues = [s.to_dict() | {"id": s.id} for s in db.collection("issues").stream()]
-    return [issue for issue in issues if issue.get("service") == service]
+from tests.pipeline import Pipeline, service_issues, wait_for
 
 
 class TestRequestContextEndToEnd:
@@ -70,7 +37,7 @@ class TestRequestContextEndToEnd:
         finally:
             root.removeHandler(handler)
             handler.close()
-        issues = wait_for(lambda: _issues(pipeline, "shop-e2e"), timeout=60)
+        issues = wait_for(lambda: service_issues(pipeline, "shop-e2e"), timeout=60)
         assert len(issues) == 1, pipeline.logs()
         assert issues[0]["latest"]["request"] == {
             "method": "GET",
