@@ -3,8 +3,8 @@
 ``resend ALERT_ID...`` re-queues the dead channels of those alerts; ``resend --dead
 --since-hours N`` those of every alert of the last N hours (default 24) with a dead
 channel. The notifier sends them on its next pass, with their original idempotency ids.
-Register beside ``afissue alerts list`` with :func:`add_alerts_resend_command`;
-``python -m afissue.alerts_resend_cli resend ...`` runs it alone.
+``afissue.alerts_cli`` registers it beside ``afissue alerts list`` with
+:func:`add_alerts_resend_command`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["add_alerts_resend_command", "alerts_resend", "main"]
+__all__ = ["add_alerts_resend_command", "alerts_resend"]
 
 
 def alerts_resend(
@@ -65,16 +65,3 @@ def add_alerts_resend_command(alerts_sub: Any) -> None:
     command.add_argument("--since-hours", type=float, default=24.0,
                          help="with --dead: alerts created in the last N hours (default 24)")
     command.set_defaults(func=_run)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="afissue alerts", description=__doc__)
-    sub = parser.add_subparsers(dest="alerts_command", required=True)
-    add_alerts_resend_command(sub)
-    args = parser.parse_args(argv)
-    code: int = args.func(args)
-    return code
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

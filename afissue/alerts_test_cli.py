@@ -3,8 +3,8 @@
 The channel comes from the same configuration the notifier reads (``AFISSUE_ALERTS_FILE``
 and the webhook shortcut, so ``webhook`` names the shortcut's channel); the message goes
 straight through the channel's sender, not through the outbox, and the command says
-whether the receiver took it. Register it beside ``afissue alerts list`` with
-:func:`add_alerts_test_command`; ``python -m afissue.alerts_test_cli CHANNEL`` runs it alone.
+whether the receiver took it. ``afissue.alerts_cli`` registers it beside ``afissue alerts
+list`` with :func:`add_alerts_test_command`.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["add_alerts_test_command", "alerts_test", "main"]
+__all__ = ["add_alerts_test_command", "alerts_test"]
 
 
 def alerts_test(channel_name: str, environ: Mapping[str, str]) -> int:
@@ -61,16 +61,3 @@ def add_alerts_test_command(alerts_sub: Any) -> None:
     test = alerts_sub.add_parser("test", help="send a sample alert through CHANNEL")
     test.add_argument("channel", help="a channel name of the rules file, or 'webhook'")
     test.set_defaults(func=_run)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="afissue alerts", description=__doc__)
-    sub = parser.add_subparsers(dest="alerts_command", required=True)
-    add_alerts_test_command(sub)
-    args = parser.parse_args(argv)
-    code: int = args.func(args)
-    return code
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

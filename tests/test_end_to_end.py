@@ -6,16 +6,13 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
-from afissue.services import FirestoreEmulator, RedisServer
+from afissue.services import RedisServer
 from afissue_logging import IssueHandler, IssueTrackerClient
 from issue_store.client import firestore_client
 from tests.kafka_helpers import KafkaBed
-from tests.pipeline import Pipeline, running_pipeline, wait_for
+from tests.pipeline import Pipeline, wait_for
 
 SEED_BODY = {
     "title": "Order book snapshot failed",
@@ -24,25 +21,6 @@ SEED_BODY = {
     "priority": "high",
     "reporter_id": "trader-7",
 }
-
-
-@pytest.fixture
-def pipeline(
-    kafka: KafkaBed,
-    kafka_topic: str,
-    redis_url: str,
-    firestore_emulator: FirestoreEmulator,
-    firestore_project: str,
-) -> Iterator[Pipeline]:
-    """Ingest and one consumer, running as the deployed processes do."""
-    with running_pipeline(
-        kafka_bootstrap=kafka.bootstrap,
-        topic=kafka_topic,
-        redis_url=redis_url,
-        firestore_host=firestore_emulator.host_port,
-        project=firestore_project,
-    ) as running:
-        yield running
 
 
 def _issue(pipeline: Pipeline, issue_id: str, min_count: int = 1) -> dict[str, Any] | None:

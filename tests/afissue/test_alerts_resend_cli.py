@@ -27,7 +27,7 @@ def db(firestore_emulator: FirestoreEmulator, firestore_project: str) -> Iterato
 def _resend(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("AFISSUE_")}
     return subprocess.run(
-        [sys.executable, "-m", "afissue.alerts_resend_cli", "resend", *args],
+        [sys.executable, "-m", "afissue", "alerts", "resend", *args],
         env=base | env, capture_output=True, text=True, timeout=60, check=False,
     )
 

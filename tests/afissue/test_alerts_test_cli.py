@@ -27,7 +27,7 @@ def receiver() -> Iterator[HttpReceiver]:
 def _alerts_test(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("AFISSUE_")}
     return subprocess.run(
-        [sys.executable, "-m", "afissue.alerts_test_cli", "test", *args],
+        [sys.executable, "-m", "afissue", "alerts", "test", *args],
         env=base | env, capture_output=True, text=True, timeout=60, check=False,
     )
 
